@@ -207,13 +207,14 @@ def mnist_idx(name, *, cache_dir=None, mirrors=None, timeout=DOWNLOAD_TIMEOUT):
         _discard(raw, problem)
     gz = folder / f"{name}.gz"
     if gz.exists():
-        problem = mismatch(_read(gz), MNIST_GZ[name])
-        if problem:
-            _discard(gz, problem)
-    if not gz.exists():
-        urls = [base.rstrip("/") + f"/{name}.gz" for base in (mirrors or mnist_mirrors())]
-        download(urls, gz, MNIST_GZ[name], timeout=timeout)
-    return _gunzip(gz, MNIST_IDX[name])
+        compressed = _read(gz)
+        problem = mismatch(compressed, MNIST_GZ[name])
+        if not problem:
+            return _gunzip(compressed, gz, MNIST_IDX[name])
+        _discard(gz, problem)
+    urls = [base.rstrip("/") + f"/{name}.gz" for base in (mirrors or mnist_mirrors())]
+    download(urls, gz, MNIST_GZ[name], timeout=timeout)
+    return _gunzip(_read(gz), gz, MNIST_IDX[name])
 
 
 def _read(path):
@@ -223,11 +224,11 @@ def _read(path):
         raise DataError(f"cannot read {path}: {error}") from None
 
 
-def _gunzip(path, expected):
+def _gunzip(compressed, path, expected):
     """Decompress a verified .gz and check its content as well (belt and braces)."""
     try:
-        data = gzip.decompress(_read(path))
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        data = gzip.decompress(compressed)
+    except (OSError, EOFError) as error:
         raise DataError(f"{path} passed its checksum but does not decompress: {error}") from None
     problem = mismatch(data, expected)
     if problem:
@@ -297,7 +298,7 @@ def _describe(error, timeout):
 
 def _download_one(url, path, expected, timeout, progress):
     """Stream `url` into a temporary file, verify it, then move it into place."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:

@@ -195,17 +195,20 @@ def _as_labels(labels, n, what="labels"):
 
 def classify(images, value_range=None):
     """The judge's digit (0..9) for each image."""
-    return judge().classify(as_judge_input(images, value_range))
+    x = as_judge_input(images, value_range)  # check the input before loading the judge
+    return judge().classify(x)
 
 
 def probabilities(images, value_range=None):
     """The judge's class probabilities p(y | x), shape (N, 10)."""
-    return _softmax(judge().logits(as_judge_input(images, value_range)))
+    x = as_judge_input(images, value_range)
+    return _softmax(judge().logits(x))
 
 
 def features(images, value_range=None):
     """The judge's penultimate-layer features (N, 128), those of `frechet_distance`."""
-    return judge().features(as_judge_input(images, value_range))
+    x = as_judge_input(images, value_range)
+    return judge().features(x)
 
 
 def _softmax(logits):
