@@ -1,0 +1,194 @@
+"""Tooling that keeps the book in one piece.
+
+    python -m gan_edu.book lib [--check]    copy `#@save` cells into the library
+    python -m gan_edu.book notebooks [OUT]  one notebook per chapter and framework
+    python -m gan_edu.book build [OUT]      execute every chapter; HTML pages + index
+
+The chapters are the source of truth. A code cell whose first line is `#@save`
+goes verbatim into the module of its framework tag (`pytorch` -> gan_edu/torch.py,
+`tensorflow` -> gan_edu/tensorflow.py, `mxnet` -> gan_edu/mxnet.py); an untagged
+cell names its framework-neutral module, e.g. `#@save plot`. Each library module
+keeps a hand-written head above the marker line and the generated part below it.
+"""
+
+import argparse
+import html
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = ROOT / "chapters"
+PACKAGE = ROOT / "gan_edu"
+TAGS = {"pytorch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet"}
+TITLES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet"}
+MARKER = "# ---- Saved from the chapters by `make lib`: edit the chapters, not below. ----\n"
+SAVE = re.compile(r"#@save(?:[ \t]+(\w+))?[ \t]*$")
+
+
+def chapter_sources():
+    """The jupytext sources of the chapters, in reading order."""
+    return sorted(CHAPTERS.glob("[0-9][0-9]_*.md"))
+
+
+def framework_of(cell):
+    """The framework tag of a cell, or None for a shared cell."""
+    tags = [t for t in cell.metadata.get("tags", []) if t in TAGS]
+    if len(tags) > 1:
+        raise ValueError(f"a cell carries several framework tags {tags}:\n{cell.source[:200]}")
+    return tags[0] if tags else None
+
+
+def saved_cells(source):
+    """(module name, code) for every `#@save` cell of a chapter source."""
+    notebook = jupytext.read(source)
+    for cell in notebook.cells:
+        first, _, body = cell.source.partition("\n")
+        match = SAVE.match(first) if cell.cell_type == "code" else None
+        if not match:
+            continue
+        tag, module = framework_of(cell), match.group(1)
+        if tag and module:
+            raise ValueError(f"{source.name}: a {tag} cell saves into its framework's module; "
+                             f"drop the name in '#@save {module}'")
+        if not tag and not module:
+            raise ValueError(f"{source.name}: an untagged '#@save' cell must name its module, "
+                             f"e.g. '#@save plot':\n{cell.source[:200]}")
+        yield (TAGS[tag] if tag else module), body.strip("\n")
+
+
+def library_text(module, blocks):
+    """A module's hand-written head followed by the chapters' saved code."""
+    path = PACKAGE / f"{module}.py"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist; create it with a head and the marker "
+                                f"line {MARKER.strip()!r}")
+    text = path.read_text()
+    if MARKER not in text:
+        raise ValueError(f"{path} lacks the marker line {MARKER.strip()!r}")
+    head = text.split(MARKER)[0]
+    saved = "".join(f"\n\n# Defined in chapters/{name}\n{code}\n" for name, code in blocks)
+    return head + MARKER + saved
+
+
+def library():
+    """{path: text} of every library module as the chapters define it."""
+    blocks = {module: [] for module in TAGS.values()}
+    for source in chapter_sources():
+        for module, code in saved_cells(source):
+            blocks.setdefault(module, []).append((source.name, code))
+    return {PACKAGE / f"{m}.py": library_text(m, b) for m, b in blocks.items()}
+
+
+def library_drift():
+    """The library modules whose generated part differs from the chapters."""
+    return [path for path, text in library().items() if path.read_text() != text]
+
+
+def split_by_framework(notebook, framework):
+    """A copy of `notebook` with its shared cells and one framework's cells, outputs cleared."""
+    copy = nbformat.from_dict(notebook)
+    copy.cells = [c for c in copy.cells if framework_of(c) in (None, framework)]
+    for cell in copy.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    copy.metadata.pop("jupytext", None)
+    copy.metadata["gan_edu"] = {"framework": framework}
+    return copy
+
+
+def write_framework_notebooks(out):
+    """Write out/<framework>/<chapter>.ipynb for each installed framework."""
+    from gan_edu import installed
+    for framework in TAGS:
+        if not installed(framework):
+            print(f"{TITLES[framework]} is not installed: skipped its notebooks "
+                  f"(pip install -r requirements.txt installs all three frameworks).")
+            continue
+        folder = Path(out) / framework
+        folder.mkdir(parents=True, exist_ok=True)
+        for source in chapter_sources():
+            notebook = split_by_framework(jupytext.read(source), framework)
+            nbformat.write(notebook, folder / f"{source.stem}.ipynb")
+        print(f"{TITLES[framework]}: {len(chapter_sources())} notebooks in {folder}")
+
+
+def build(out, timeout=1800):
+    """Execute every chapter into out/, with an HTML page each and an index page."""
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    pages = []
+    for source in chapter_sources():
+        notebook = jupytext.read(source)
+        print(f"executing {source.name} ...", flush=True)
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(CHAPTERS)}}).execute()
+        _write_atomically(out / f"{source.stem}.ipynb", nbformat.writes(notebook))
+        body, _ = HTMLExporter().from_notebook_node(notebook)
+        _write_atomically(out / f"{source.stem}.html", body)
+        pages.append((source.stem, _title(notebook)))
+    _write_atomically(out / "index.html", _index(pages))
+    print(f"the book is in {out / 'index.html'}")
+
+
+def _title(notebook):
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            return cell.source.splitlines()[0][2:].strip()
+    return "untitled"
+
+
+def _index(pages):
+    items = "\n".join(f'<li><a href="{stem}.html">{html.escape(title)}</a></li>'
+                      for stem, title in pages)
+    return ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>GANs, three ways"
+            "</title></head>\n<body><h1>GANs, three ways</h1>\n<p>Each chapter in PyTorch, "
+            f"TensorFlow and MXNet.</p>\n<ol>\n{items}\n</ol>\n</body></html>\n")
+
+
+def _write_atomically(path, text):
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m gan_edu.book", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    lib = commands.add_parser("lib", help="copy #@save cells into gan_edu/")
+    lib.add_argument("--check", action="store_true", help="fail if the library has drifted")
+    notebooks = commands.add_parser("notebooks", help="per-framework notebooks")
+    notebooks.add_argument("out", nargs="?", default=str(ROOT / "_build" / "notebooks"))
+    book = commands.add_parser("build", help="execute the chapters; HTML and index")
+    book.add_argument("out", nargs="?", default=str(ROOT / "_build" / "book"))
+    args = parser.parse_args(argv)
+
+    if args.command == "lib":
+        drift = library_drift()
+        if args.check:
+            for path in drift:
+                print(f"{path.relative_to(ROOT)} differs from the chapters' #@save cells; "
+                      f"run `make lib`")
+            return 1 if drift else 0
+        for path, text in library().items():
+            if path in drift:
+                _write_atomically(path, text)
+                print(f"updated {path.relative_to(ROOT)}")
+        return 0
+    if args.command == "notebooks":
+        shutil.rmtree(args.out, ignore_errors=True)
+        write_framework_notebooks(args.out)
+        return 0
+    build(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

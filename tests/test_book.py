@@ -1,0 +1,87 @@
+"""The book's tooling: library drift, per-framework notebooks, nbval as a regression test."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from gan_edu import book
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_library_matches_the_chapters():
+    drift = book.library_drift()
+    assert not drift, f"run `make lib`: {[str(p.relative_to(ROOT)) for p in drift]} drifted"
+
+
+def test_saved_cells_reach_their_framework_module():
+    modules = {m for source in book.chapter_sources() for m, _ in book.saved_cells(source)}
+    assert {"torch", "tensorflow", "mxnet"} <= modules
+
+
+def test_every_chapter_is_paired_and_tagged():
+    for source in book.chapter_sources():
+        notebook = jupytext.read(source)
+        paired = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+        assert [c.source for c in notebook.cells] == [c.source for c in paired.cells], (
+            f"{source.name} and its .ipynb differ: run `jupytext --sync {source}`")
+        tags = {book.framework_of(c) for c in notebook.cells if c.cell_type == "code"}
+        assert tags == {None, "pytorch", "tensorflow", "mxnet"}, f"{source.name}: tags {tags}"
+
+
+def test_executed_notebooks_have_no_warnings_and_png_figures_only():
+    for source in book.chapter_sources():
+        paired = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+        for cell in paired.cells:
+            for output in cell.get("outputs", []):
+                assert output.get("name") != "stderr", (
+                    f"{source.name}: stderr output {output.get('text', '')[:300]!r}")
+                assert output.output_type != "error", f"{source.name}: an error output"
+                assert "image/svg+xml" not in output.get("data", {}), f"{source.name}: SVG"
+
+
+def test_split_keeps_shared_and_one_framework(tmp_path):
+    cell = nbformat.v4.new_code_cell
+    notebook = nbformat.v4.new_notebook(cells=[
+        cell("shared = 1"),
+        cell("import torch", metadata={"tags": ["pytorch"]}),
+        cell("import tensorflow", metadata={"tags": ["tensorflow"]}),
+        cell("import mxnet", metadata={"tags": ["mxnet"]}),
+    ])
+    split = book.split_by_framework(notebook, "tensorflow")
+    assert [c.source for c in split.cells] == ["shared = 1", "import tensorflow"]
+
+
+def test_untagged_save_must_name_its_module(tmp_path, monkeypatch):
+    chapter = tmp_path / "01_x.md"
+    chapter.write_text("```python\n#@save\ndef f():\n    pass\n```\n")
+    with pytest.raises(ValueError, match="must name its module"):
+        list(book.saved_cells(chapter))
+
+
+NOTEBOOK_WITH_OUTPUT = """{{
+ "cells": [{{"cell_type": "code", "execution_count": 1, "metadata": {{}},
+   "outputs": [{{"name": "stdout", "output_type": "stream", "text": "{stored}\\n"}}],
+   "source": "print('answer 42, loss_D 0.{loss}, 1234.5 examples/sec')"}}],
+ "metadata": {{"kernelspec": {{"name": "python3", "display_name": "Python 3",
+   "language": "python"}}}},
+ "nbformat": 4, "nbformat_minor": 5
+}}"""
+
+
+@pytest.mark.parametrize("answer, expected_exit", [(42, 0), (41, 1)])
+def test_nbval_fails_on_a_changed_deterministic_output(tmp_path, answer, expected_exit):
+    """Masked numbers (loss, throughput) may differ; a changed deterministic one fails."""
+    stored = f"answer {answer}, loss_D 0.999, 99999.9 examples/sec"
+    path = tmp_path / "check.ipynb"
+    path.write_text(NOTEBOOK_WITH_OUTPUT.format(stored=stored, loss=123))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "--nbval",
+         "--nbval-current-env", "--nbval-sanitize-with",
+         str(ROOT / "tests" / "nbval_sanitize.cfg"), str(path)],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == expected_exit, result.stdout[-2000:]
