@@ -7,7 +7,7 @@ GAN by a TensorFlow one, so the judge is trained once, here (PyTorch, on the ful
 accuracy; it chooses nothing (the recipe is fixed in advance).
 
     python scripts/build_mnist.py --fill-cache   # full MNIST into the cache (or download it)
-    python scripts/train_judge.py                # ~10 min on 2 CPU cores
+    python scripts/train_judge.py                # 12 epochs: about 25 min on 2 busy CPU cores
     python scripts/train_judge.py --dry-run      # one batch, no file written
 
 The architecture is `gan_edu.metrics.JUDGE_ARCHITECTURE`; inputs are images in
