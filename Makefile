@@ -22,7 +22,10 @@ $(STAMP): requirements.txt pyproject.toml
 book: install
 	$(PY) -m gan_edu.book build _build/book
 
-# Unit tests and every chapter notebook (nbval), two workers, one notebook per worker.
+# Unit tests and every chapter notebook (nbval), two workers, one notebook per worker,
+# each worker's frameworks on one thread so that the two do not fight over the cores.
+test nbval unit: export OMP_NUM_THREADS ?= 1
+
 test: install
 	$(PY) -m pytest -n $(JOBS) --dist loadfile $(NBVAL) tests chapters
 

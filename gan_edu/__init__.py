@@ -19,7 +19,8 @@ FRAMEWORKS = ("pytorch", "tensorflow", "mxnet")
 SCALES = ("default", "full")
 
 _ENVIRONMENT_DEFAULTS = {
-    # Without it, importing mxnet drops torch to one thread.
+    # Threads per framework. Without it, importing mxnet drops torch to one thread.
+    # `make test` runs two notebooks at once and sets it to 1 for each.
     "OMP_NUM_THREADS": str(os.cpu_count() or 1),
     # TensorFlow's C++ start-up lines (oneDNN notices, CPU feature hints).
     "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -34,6 +35,9 @@ _ENVIRONMENT_DEFAULTS = {
 def _prepare_environment():
     for name, value in _ENVIRONMENT_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    # One knob for all three: TensorFlow ignores OMP_NUM_THREADS but reads these.
+    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(name, os.environ["OMP_NUM_THREADS"])
     # mxnet 1.9.1 still uses the alias numpy.bool, removed in numpy 1.24.
     # (`hasattr(np, "bool")` would itself emit a deprecation warning.)
     if np.lib.NumpyVersion(np.__version__) >= "1.24.0" and "bool" not in np.__dict__:
@@ -48,7 +52,10 @@ def installed(framework):
     module = {"pytorch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet"}
     if framework not in module:
         raise ValueError(f"unknown framework {framework!r}; choose one of {', '.join(FRAMEWORKS)}")
-    return find_spec(module[framework]) is not None
+    try:
+        return find_spec(module[framework]) is not None
+    except ImportError:  # e.g. an environment that blocks the import on purpose
+        return False
 
 
 def scale(value=None):

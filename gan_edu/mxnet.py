@@ -5,9 +5,7 @@ from the chapters' `#@save` cells by `make lib` (each block says where).
 """
 
 import mxnet as mx
-import numpy as np
-from mxnet import autograd, gluon, init, nd
-from mxnet.gluon import nn
+from mxnet import autograd, gluon, nd
 
 from gan_edu import Accumulator, Timer, seed  # noqa: F401  (the chapters use them as ge.*)
 from gan_edu.plot import Animator, show_images  # noqa: F401
@@ -21,3 +19,36 @@ def try_gpu(i=0):
 
 
 # ---- Saved from the chapters by `make lib`: edit the chapters, not below. ----
+
+
+# Defined in chapters/01_first_gan.md
+def load_array(arrays, batch_size, is_train=True):
+    """Minibatches of numpy arrays through a Gluon DataLoader, reshuffled every epoch."""
+    dataset = gluon.data.ArrayDataset(*(nd.array(a) for a in arrays))
+    return gluon.data.DataLoader(dataset, batch_size, shuffle=is_train,
+                                 last_batch="discard" if is_train else "keep")
+
+
+# Defined in chapters/01_first_gan.md
+def update_D(X, Z, net_D, net_G, loss, trainer_D):
+    """One discriminator step: real examples labelled 1, generated ones 0."""
+    ones = nd.ones((X.shape[0], 1), ctx=X.context)
+    zeros = nd.zeros((X.shape[0], 1), ctx=X.context)
+    with autograd.record():
+        real_Y = net_D(X)
+        fake_Y = net_D(net_G(Z).detach())  # no gradient for the generator here
+        loss_D = (loss(real_Y, ones) + loss(fake_Y, zeros)) / 2
+    loss_D.backward()
+    trainer_D.step(X.shape[0])  # the losses are per example: average their gradients
+    return loss_D.mean()
+
+
+#@save
+def update_G(Z, net_D, net_G, loss, trainer_G):
+    """One generator step: generated examples labelled 1 (the non-saturating loss)."""
+    ones = nd.ones((Z.shape[0], 1), ctx=Z.context)
+    with autograd.record():
+        loss_G = loss(net_D(net_G(Z)), ones)
+    loss_G.backward()
+    trainer_G.step(Z.shape[0])
+    return loss_G.mean()

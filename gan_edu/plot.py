@@ -89,7 +89,7 @@ class Animator:
 
 
 def _as_image_batch(images):
-    """(N, H, W), (N, 1, H, W) or (N, H, W, 1) floats in [-1, 1] or [0, 1] -> (N, H, W) in [0, 1]."""
+    """Grey images (N, H, W), (N, 1, H, W) or (N, H, W, 1) -> (N, H, W) in [0, 1]."""
     images = np.asarray(images, dtype=np.float32)
     if images.ndim == 4 and images.shape[1] == 1:
         images = images[:, 0]

@@ -1,5 +1,6 @@
 """The book's tooling: library drift, per-framework notebooks, nbval as a regression test."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,32 @@ def test_nbval_fails_on_a_changed_deterministic_output(tmp_path, answer, expecte
          str(ROOT / "tests" / "nbval_sanitize.cfg"), str(path)],
         capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == expected_exit, result.stdout[-2000:]
+
+
+BLOCKER = '''
+import importlib.abc, sys
+class Blocker(importlib.abc.MetaPathFinder):
+    """Pretend that some frameworks are not installed."""
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+sys.meta_path.insert(0, Blocker())
+'''
+OTHERS = {"pytorch": ["tensorflow", "keras", "mxnet"],
+          "tensorflow": ["torch", "mxnet"], "mxnet": ["torch", "tensorflow", "keras"]}
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow", "mxnet"])
+def test_framework_notebook_runs_with_only_its_framework(tmp_path, monkeypatch, framework):
+    """`make notebooks` output for chapter 1 runs where the other frameworks are missing."""
+    from nbclient import NotebookClient
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCKER.format(blocked=set(OTHERS[framework])))
+    source = book.chapter_sources()[0]
+    notebook = book.split_by_framework(jupytext.read(source), framework)
+    monkeypatch.setenv("PYTHONPATH", f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(source.parent)}}).execute()
+    printed = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    assert "learned the data's mean" in printed
