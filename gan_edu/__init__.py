@@ -74,8 +74,6 @@ def scale(value=None):
 
 def seed(n=0):
     """Seed Python, numpy and every installed framework with `n`."""
-    random.seed(n)
-    np.random.seed(n)
     if installed("pytorch"):
         import torch
         torch.manual_seed(n)
@@ -85,6 +83,9 @@ def seed(n=0):
     if installed("mxnet"):
         import mxnet as mx
         mx.random.seed(n)
+    # Last: importing a framework the first time may draw from these generators.
+    random.seed(n)
+    np.random.seed(n)
 
 
 class Timer:
