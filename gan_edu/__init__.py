@@ -52,10 +52,7 @@ def installed(framework):
     module = {"pytorch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet"}
     if framework not in module:
         raise ValueError(f"unknown framework {framework!r}; choose one of {', '.join(FRAMEWORKS)}")
-    try:
-        return find_spec(module[framework]) is not None
-    except ImportError:  # e.g. an environment that blocks the import on purpose
-        return False
+    return find_spec(module[framework]) is not None
 
 
 def scale(value=None):

@@ -43,7 +43,6 @@ def update_D(X, Z, net_D, net_G, loss, trainer_D):
     return loss_D.mean()
 
 
-#@save
 def update_G(Z, net_D, net_G, loss, trainer_G):
     """One generator step: generated examples labelled 1 (the non-saturating loss)."""
     ones = nd.ones((Z.shape[0], 1), ctx=Z.context)

@@ -45,7 +45,6 @@ def update_D(X, Z, net_D, net_G, loss, trainer_D):
     return loss_D
 
 
-#@save
 @tf.function
 def update_G(Z, net_D, net_G, loss, trainer_G):
     """One generator step: generated examples labelled 1 (the non-saturating loss)."""

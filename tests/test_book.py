@@ -89,13 +89,15 @@ def test_nbval_fails_on_a_changed_deterministic_output(tmp_path, answer, expecte
 
 
 BLOCKER = '''
-import importlib.abc, sys
-class Blocker(importlib.abc.MetaPathFinder):
-    """Pretend that some frameworks are not installed."""
-    def find_spec(self, name, path=None, target=None):
+import importlib.machinery, sys
+class Hide(importlib.machinery.PathFinder):
+    """Pretend that some frameworks are not installed: their modules are not found."""
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
         if name.split(".")[0] in {blocked}:
-            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-sys.meta_path.insert(0, Blocker())
+            return None
+        return importlib.machinery.PathFinder.find_spec(name, path, target)
+sys.meta_path = [Hide if f is importlib.machinery.PathFinder else f for f in sys.meta_path]
 '''
 OTHERS = {"pytorch": ["tensorflow", "keras", "mxnet"],
           "tensorflow": ["torch", "mxnet"], "mxnet": ["torch", "tensorflow", "keras"]}
