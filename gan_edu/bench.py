@@ -47,8 +47,9 @@ def bench_pytorch(batch_size, steps, book_way):
     from torch import nn
 
     from gan_edu import torch as ge
-    net_G = nn.Linear(2, 2)
-    net_D = nn.Sequential(nn.Linear(2, 5), nn.Tanh(), nn.Linear(5, 3), nn.Tanh(), nn.Linear(3, 1))
+    net_G, net_D = ge.toy_nets(2)
+    for net in (net_D, net_G):
+        net.apply(ge.init_glorot)
     loss = nn.BCEWithLogitsLoss()
     betas = (ADAM["beta1"], ADAM["beta2"])
     trainer_D = torch.optim.Adam(net_D.parameters(), ADAM["lr"], betas, ADAM["eps"])
@@ -66,9 +67,9 @@ def bench_tensorflow(batch_size, steps, book_way):
     import tensorflow as tf
 
     from gan_edu import tensorflow as ge
-    net_G = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    net_D = keras.Sequential([keras.Input((2,)), keras.layers.Dense(5, activation="tanh"),
-                              keras.layers.Dense(3, activation="tanh"), keras.layers.Dense(1)])
+    net_G, net_D = ge.toy_nets(2)
+    for net in (net_D, net_G):
+        ge.init_glorot(net)
     loss = keras.losses.BinaryCrossentropy(from_logits=True)
     adam = dict(learning_rate=ADAM["lr"], beta_1=ADAM["beta1"], beta_2=ADAM["beta2"],
                 epsilon=ADAM["eps"])
@@ -84,17 +85,12 @@ def bench_tensorflow(batch_size, steps, book_way):
 
 
 def bench_mxnet(batch_size, steps, book_way):
-    from mxnet import gluon, init, nd
-    from mxnet.gluon import nn
+    from mxnet import gluon, nd
 
     from gan_edu import mxnet as ge
-    net_G = nn.HybridSequential()
-    net_G.add(nn.Dense(2, in_units=2))
-    net_D = nn.HybridSequential()
-    net_D.add(nn.Dense(5, activation="tanh", in_units=2),
-              nn.Dense(3, activation="tanh", in_units=5), nn.Dense(1, in_units=3))
+    net_G, net_D = ge.toy_nets(2)
     for net in (net_D, net_G):
-        net.initialize(init.Xavier())
+        ge.init_glorot(net)
         if book_way:
             net.hybridize()
     adam = dict(learning_rate=ADAM["lr"], beta1=ADAM["beta1"], beta2=ADAM["beta2"],

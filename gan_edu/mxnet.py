@@ -5,7 +5,8 @@ from the chapters' `#@save` cells by `make lib` (each block says where).
 """
 
 import mxnet as mx
-from mxnet import autograd, gluon, nd
+from mxnet import autograd, gluon, init, nd
+from mxnet.gluon import nn
 
 from gan_edu import Accumulator, Timer, seed  # noqa: F401  (the chapters use them as ge.*)
 from gan_edu.plot import Animator, show_images  # noqa: F401
@@ -27,6 +28,25 @@ def load_array(arrays, batch_size, is_train=True):
     dataset = gluon.data.ArrayDataset(*(nd.array(a) for a in arrays))
     return gluon.data.DataLoader(dataset, batch_size, shuffle=is_train,
                                  last_batch="discard" if is_train else "keep")
+
+
+# Defined in chapters/01_first_gan.md
+def toy_nets(latent_dim):
+    """Chapter 1's linear generator and 5-3-1 tanh discriminator (returning a logit)."""
+    net_G = nn.HybridSequential()
+    net_G.add(nn.Dense(2, in_units=latent_dim))
+    net_D = nn.HybridSequential()
+    net_D.add(nn.Dense(5, activation="tanh", in_units=2),
+              nn.Dense(3, activation="tanh", in_units=5),
+              nn.Dense(1, in_units=3))
+    return net_G, net_D
+
+
+# Defined in chapters/01_first_gan.md
+def init_glorot(net):
+    """Glorot-uniform weights and zero biases for every dense layer of `net`."""
+    net.initialize(init.Xavier(rnd_type="uniform", factor_type="avg", magnitude=3),
+                   force_reinit=True)  # Gluon initialises biases with zeros
 
 
 # Defined in chapters/01_first_gan.md

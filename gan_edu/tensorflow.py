@@ -4,6 +4,7 @@ The head below is written by hand; everything after the marker line is copied
 from the chapters' `#@save` cells by `make lib` (each block says where).
 """
 
+import keras
 import tensorflow as tf
 
 from gan_edu import Accumulator, Timer, seed  # noqa: F401  (the chapters use them as ge.*)
@@ -27,6 +28,25 @@ def load_array(arrays, batch_size, is_train=True):
     if is_train:
         dataset = dataset.shuffle(len(arrays[0]), reshuffle_each_iteration=True)
     return dataset.batch(batch_size, drop_remainder=is_train).prefetch(tf.data.AUTOTUNE)
+
+
+# Defined in chapters/01_first_gan.md
+def toy_nets(latent_dim):
+    """Chapter 1's linear generator and 5-3-1 tanh discriminator (returning a logit)."""
+    net_G = keras.Sequential([keras.Input((latent_dim,)), keras.layers.Dense(2)])
+    net_D = keras.Sequential([keras.Input((2,)),
+                              keras.layers.Dense(5, activation="tanh"),
+                              keras.layers.Dense(3, activation="tanh"),
+                              keras.layers.Dense(1)])
+    return net_G, net_D
+
+
+# Defined in chapters/01_first_gan.md
+def init_glorot(net):
+    """Glorot-uniform weights and zero biases for every dense layer of `net`."""
+    for layer in net.layers:  # Keras' defaults already, but the book states them
+        layer.kernel.assign(keras.initializers.GlorotUniform()(layer.kernel.shape))
+        layer.bias.assign(tf.zeros_like(layer.bias))
 
 
 # Defined in chapters/01_first_gan.md

@@ -38,6 +38,16 @@ def init_glorot(module):
 
 
 # Defined in chapters/01_first_gan.md
+def toy_nets(latent_dim):
+    """Chapter 1's linear generator and 5-3-1 tanh discriminator (returning a logit)."""
+    net_G = nn.Sequential(nn.Linear(latent_dim, 2))
+    net_D = nn.Sequential(nn.Linear(2, 5), nn.Tanh(),
+                          nn.Linear(5, 3), nn.Tanh(),
+                          nn.Linear(3, 1))
+    return net_G, net_D
+
+
+# Defined in chapters/01_first_gan.md
 def update_D(X, Z, net_D, net_G, loss, trainer_D):
     """One discriminator step: real examples labelled 1, generated ones 0."""
     ones = torch.ones((X.shape[0], 1), device=X.device)

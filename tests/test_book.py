@@ -1,5 +1,6 @@
 """The book's tooling: library drift, per-framework notebooks, nbval as a regression test."""
 
+import ast
 import os
 import subprocess
 import sys
@@ -117,3 +118,40 @@ def test_framework_notebook_runs_with_only_its_framework(tmp_path, monkeypatch, 
                    resources={"metadata": {"path": str(source.parent)}}).execute()
     printed = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
     assert "learned the data's mean" in printed
+
+
+FRAMEWORK_MODULES = {"torch", "tensorflow", "keras", "mxnet"}
+
+
+def imported_frameworks(source):
+    """The framework packages a cell imports, gan_edu's framework modules included."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module.split(".")[0])
+            if node.module == "gan_edu":
+                found |= {alias.name for alias in node.names}
+    return found & FRAMEWORK_MODULES
+
+
+@pytest.mark.parametrize("source", book.chapter_sources(), ids=lambda p: p.stem)
+def test_shared_cells_import_no_framework(source):
+    """A reader with one framework runs every shared cell: no framework imports there."""
+    for cell in jupytext.read(source).cells:
+        if cell.cell_type == "code" and book.framework_of(cell) is None:
+            code = "\n".join(line for line in cell.source.splitlines()
+                             if not line.lstrip().startswith(("%", "!")))
+            assert not imported_frameworks(code), cell.source[:200]
+
+
+def test_build_writes_pages_and_an_index_quietly(tmp_path, capfd):
+    chapter = tmp_path / "01_tiny.md"
+    chapter.write_text("# A tiny chapter\n\n```python\nprint(6 * 7)\n```\n")
+    book.build(tmp_path / "out", sources=[chapter])
+    out, err = capfd.readouterr()
+    assert err == "", err   # no kernel warnings on the console
+    assert "42" in (tmp_path / "out" / "01_tiny.html").read_text()
+    assert "A tiny chapter" in (tmp_path / "out" / "index.html").read_text()
+    assert not list((tmp_path / "out").glob("*.tmp"))

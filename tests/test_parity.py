@@ -10,6 +10,7 @@ drift in Adam's settings must make the comparison fail, so the comparison can fa
 """
 
 import functools
+import importlib
 import itertools
 
 import numpy as np
@@ -31,43 +32,18 @@ def need(*frameworks):
         pytest.importorskip(MODULE[fw])
 
 
-# ---- chapter 1's networks, built as the chapter builds them -------------------------
+# ---- chapter 1's networks, from the library -------------------------
 
 def build_nets(fw):
-    """(net_D, net_G) of chapter 1, initialised as the chapter initialises them."""
-    if fw == "pytorch":
-        from torch import nn
-
-        from gan_edu import torch as ge
-        net_G = nn.Sequential(nn.Linear(LATENT_DIM, 2))
-        net_D = nn.Sequential(nn.Linear(2, 5), nn.Tanh(), nn.Linear(5, 3), nn.Tanh(),
-                              nn.Linear(3, 1))
-        for net in (net_D, net_G):
+    """(net_D, net_G) of chapter 1, built and initialised by the library's own code."""
+    ge = importlib.import_module(f"gan_edu.{MODULE[fw]}")
+    net_G, net_D = ge.toy_nets(LATENT_DIM)
+    for net in (net_D, net_G):
+        if fw == "pytorch":
             net.apply(ge.init_glorot)
-    elif fw == "tensorflow":
-        import keras
-        import tensorflow as tf
-        net_G = keras.Sequential([keras.Input((LATENT_DIM,)), keras.layers.Dense(2)])
-        net_D = keras.Sequential([keras.Input((2,)),
-                                  keras.layers.Dense(5, activation="tanh"),
-                                  keras.layers.Dense(3, activation="tanh"),
-                                  keras.layers.Dense(1)])
-        for net in (net_D, net_G):
-            for layer in net.layers:
-                layer.kernel.assign(keras.initializers.GlorotUniform()(layer.kernel.shape))
-                layer.bias.assign(tf.zeros_like(layer.bias))
-    else:
-        from mxnet import init
-        from mxnet.gluon import nn
-        net_G = nn.HybridSequential()
-        net_G.add(nn.Dense(2, in_units=LATENT_DIM))
-        net_D = nn.HybridSequential()
-        net_D.add(nn.Dense(5, activation="tanh", in_units=2),
-                  nn.Dense(3, activation="tanh", in_units=5),
-                  nn.Dense(1, in_units=3))
-        for net in (net_D, net_G):
-            net.initialize(init.Xavier(rnd_type="uniform", factor_type="avg", magnitude=3),
-                           force_reinit=True)
+        else:
+            ge.init_glorot(net)
+        if fw == "mxnet":
             net.hybridize()
     return net_D, net_G
 
@@ -225,25 +201,20 @@ def test_a_different_adam_setting_is_caught(a, b, drift):
 
 
 def glorot_layer(fw, n=256):
-    """Weight and bias of an n x n dense layer, initialised as chapter 1 does."""
+    """Weight and bias of an n x n dense layer, initialised by the library's init_glorot."""
+    ge = importlib.import_module(f"gan_edu.{MODULE[fw]}")
     if fw == "pytorch":
         from torch import nn
-
-        from gan_edu import torch as ge
         layer = nn.Linear(n, n)
         ge.init_glorot(layer)
     elif fw == "tensorflow":
         import keras
-        import tensorflow as tf
         layer = keras.Sequential([keras.Input((n,)), keras.layers.Dense(n)])
-        dense = layer.layers[0]
-        dense.kernel.assign(keras.initializers.GlorotUniform()(dense.kernel.shape))
-        dense.bias.assign(tf.zeros_like(dense.bias))
+        ge.init_glorot(layer)
     else:
-        from mxnet import init
         from mxnet.gluon import nn
         layer = nn.Dense(n, in_units=n)
-        layer.initialize(init.Xavier(rnd_type="uniform", factor_type="avg", magnitude=3))
+        ge.init_glorot(layer)
     return get_weights(layer, fw)
 
 
