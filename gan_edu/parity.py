@@ -14,9 +14,21 @@ layout, PyTorch's, in the order the layers hold them:
   four vectors in the same order.
 
 So only Keras kernels move: reversing their last two axes and putting them first gives
-PyTorch's layout for all three kinds of kernel. (A dense layer after a flatten also
-sees its inputs in another order, channels-last in Keras: a conv chapter that moves
-such a layer has to permute its input axis as well.)
+PyTorch's layout for all three kinds of kernel.
+
+A dense layer next to a flatten (or a reshape) sees the feature map's values in
+another order as well: PyTorch and Gluon flatten a (C, H, W) map channel-major, Keras
+flattens its (H, W, C) map channel-last. The same network therefore holds the same
+numbers in a permuted axis: the input axis of a dense layer after a Flatten (a
+discriminator), the output axis and bias of a dense layer before a Reshape (a
+generator). `channels_last` and `channels_first` permute such an axis between the two
+orders, and `reorder_flattened` applies them to chosen arrays of a weight list, so a
+test moves weights into a Keras network with
+
+    set_weights(net, "tensorflow", reorder_flattened(arrays, [(i, axis)], (C, H, W)))
+
+and back with `to="NCHW"` after `get_weights`. The networks themselves are not
+changed: each framework keeps its own layout.
 
 Each framework is imported inside the functions, so that this module imports, and
 its users can skip a comparison, where a framework is not installed.
@@ -24,7 +36,8 @@ its users can skip a comparison, where a framework is not installed.
 
 import numpy as np
 
-__all__ = ["get_weights", "set_weights", "max_relative_error"]
+__all__ = ["get_weights", "set_weights", "max_relative_error", "channels_last",
+           "channels_first", "reorder_flattened"]
 
 
 def _check(framework):
@@ -111,3 +124,49 @@ def max_relative_error(a, b):
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return float(np.abs(a - b).max() / max(np.abs(b).max(), np.finfo(np.float32).tiny))
+
+
+def channels_last(array, chw, axis):
+    """`array` with `axis`, a flattened (C, H, W) map, reordered as a flattened (H, W, C).
+
+    The PyTorch / Gluon order of a flattened feature map becomes the Keras order.
+    `chw` is the map's (C, H, W); `axis` must have C * H * W entries.
+    """
+    return _reorder(array, chw, axis, (1, 2, 0))
+
+
+def channels_first(array, chw, axis):
+    """The inverse of `channels_last`: a flattened (H, W, C) axis back to (C, H, W) order."""
+    c, h, w = chw
+    return _reorder(array, (h, w, c), axis, (2, 0, 1))
+
+
+def _reorder(array, dims, axis, order):
+    """Reorder `axis` (a flattened map of shape `dims`) by permuting the map's axes."""
+    array = np.asarray(array)
+    size = int(np.prod(dims))
+    if array.shape[axis] != size:
+        raise ValueError(f"axis {axis} of an array of shape {array.shape} should have "
+                         f"{size} entries, a flattened map of shape {tuple(dims)}")
+    moved = np.moveaxis(array, axis, -1)
+    lead = moved.shape[:-1]
+    moved = moved.reshape(*lead, *dims).transpose(*range(len(lead)),
+                                                  *(len(lead) + i for i in order))
+    return np.ascontiguousarray(np.moveaxis(moved.reshape(*lead, size), -1, axis))
+
+
+def reorder_flattened(arrays, where, chw, to="NHWC"):
+    """A copy of the weight list `arrays` with flattened-map axes put in another order.
+
+    `where` lists `(index, axis)` pairs: the axis `axis` of `arrays[index]` indexes a
+    flattened map of shape `chw` = (C, H, W). `to="NHWC"` turns PyTorch's order into
+    Keras' (before `set_weights(..., "tensorflow", ...)`), `to="NCHW"` the reverse
+    (after `get_weights(..., "tensorflow")`). Other arrays are returned unchanged.
+    """
+    if to not in ("NHWC", "NCHW"):
+        raise ValueError(f"unknown layout {to!r}; choose 'NHWC' (Keras) or 'NCHW'")
+    move = channels_last if to == "NHWC" else channels_first
+    arrays = [np.asarray(a) for a in arrays]
+    for index, axis in where:
+        arrays[index] = move(arrays[index], chw, axis)
+    return arrays
