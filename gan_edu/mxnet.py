@@ -71,3 +71,321 @@ def update_G(Z, net_D, net_G, loss, trainer_G):
     loss_G.backward()
     trainer_G.step(Z.shape[0])
     return loss_G.mean()
+
+
+# Defined in chapters/02_gan_theory.md
+def toy_mlp(in_dim, hidden, out_dim):
+    """Chapter 2's toy networks: tanh layers of the widths in `hidden`, then a linear one."""
+    net = nn.HybridSequential()
+    for width in hidden:
+        net.add(nn.Dense(width, activation="tanh", in_units=in_dim))
+        in_dim = width
+    net.add(nn.Dense(out_dim, in_units=in_dim))
+    net.initialize(init.Xavier(rnd_type="uniform", factor_type="avg", magnitude=3))
+    net.hybridize()
+    return net
+
+
+# Defined in chapters/02_gan_theory.md
+def update_G_saturating(Z, net_D, net_G, loss, trainer_G):
+    """One generator step on the minimax game's saturating loss log(1 - D(G(z)))."""
+    zeros = nd.zeros((Z.shape[0], 1), ctx=Z.context)
+    with autograd.record():
+        loss_G = -loss(net_D(net_G(Z)), zeros)  # BCE against label 0 is -log(1 - D)
+    loss_G.backward()
+    trainer_G.step(Z.shape[0])
+    return loss_G.mean()
+
+
+# Defined in chapters/02_gan_theory.md
+class Maxout(nn.HybridBlock):
+    """`units` maxout units, each the max of `pieces` linear functions of the input."""
+
+    def __init__(self, in_features, units, pieces, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.pieces = units, pieces
+        self.linear = nn.Dense(units * pieces, in_units=in_features)
+
+    def hybrid_forward(self, F, X):
+        # (n, units * pieces) -> (n, units, pieces) -> (n, units)
+        return F.max(F.reshape(self.linear(X), shape=(-1, self.units, self.pieces)), axis=2)
+
+
+# Defined in chapters/02_gan_theory.md
+def mlp_G(latent_dim):
+    """Chapter 2's fully connected generator: z -> 784 pixels in [0, 1]."""
+    net = nn.HybridSequential()
+    net.add(nn.Dense(256, in_units=latent_dim),
+            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=256),
+            nn.Activation("relu"),                                        # (n, 256)
+            nn.Dense(512, in_units=256),
+            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=512),
+            nn.Activation("relu"),                                        # (n, 512)
+            nn.Dense(784, activation="sigmoid", in_units=512))            # (n, 784)
+    net.initialize(init.Xavier(rnd_type="uniform", factor_type="avg", magnitude=3))
+    net.hybridize()
+    return net
+
+
+def maxout_D():
+    """Chapter 2's maxout discriminator with dropout: 784 pixels -> a logit."""
+    net = nn.HybridSequential()
+    net.add(nn.Dropout(0.2), Maxout(784, 128, 4),                         # (n, 128)
+            nn.Dropout(0.5), Maxout(128, 128, 4),                         # (n, 128)
+            nn.Dropout(0.5), nn.Dense(1, in_units=128))                   # (n, 1)
+    net.initialize(init.Xavier(rnd_type="uniform", factor_type="avg", magnitude=3))
+    net.hybridize()
+    return net
+
+
+# Defined in chapters/03_dcgan.md
+def dcgan_G(latent_dim):
+    """DCGAN's generator for 28x28 digits (chapter 3): z -> images in [-1, 1]."""
+    from mxnet.gluon import nn
+    net = nn.HybridSequential()
+    net.add(nn.Dense(256, use_bias=False, in_units=latent_dim),
+            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=256),
+            nn.Activation("relu"),
+            nn.Dense(64 * 7 * 7, use_bias=False, in_units=256),
+            nn.HybridLambda(lambda F, x: F.reshape(x, (-1, 64, 7, 7))),
+            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=64),
+            nn.Activation("relu"),                                    # (64, 7, 7)
+            nn.Conv2DTranspose(32, kernel_size=4, strides=2, padding=1, use_bias=False,
+                               in_channels=64),
+            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=32),
+            nn.Activation("relu"),                                    # (32, 14, 14)
+            nn.Conv2DTranspose(1, kernel_size=4, strides=2, padding=1, in_channels=32),
+            nn.Activation("tanh"))                                    # (1, 28, 28)
+    return net
+
+
+# Defined in chapters/03_dcgan.md
+def dcgan_D_body():
+    """DCGAN's discriminator up to its 256 features (chapter 3; InfoGAN's Q shares it)."""
+    from mxnet.gluon import nn
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(32, kernel_size=4, strides=2, padding=1, in_channels=1),
+            nn.LeakyReLU(0.2),                                        # (32, 14, 14)
+            nn.Conv2D(64, kernel_size=4, strides=2, padding=1, use_bias=False,
+                      in_channels=32),
+            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=64),
+            nn.LeakyReLU(0.2),                                        # (64, 7, 7)
+            nn.Flatten(), nn.Dense(256, use_bias=False, in_units=64 * 7 * 7),
+            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=256),
+            nn.LeakyReLU(0.2))                                        # (256)
+    return net
+
+
+def dcgan_D():
+    """DCGAN's discriminator (chapter 3): images -> one logit; net_D[0] is the body."""
+    from mxnet.gluon import nn
+    net = nn.HybridSequential()
+    net.add(dcgan_D_body(), nn.Dense(1, in_units=256))
+    return net
+
+
+# Defined in chapters/03_dcgan.md
+def init_dcgan(net, ctx=None):
+    """DCGAN's initialisation: weights N(0, 0.02^2), biases 0, batch norm gamma 1, beta 0."""
+    net.initialize(mx.init.Normal(0.02), ctx=ctx or mx.cpu(), force_reinit=True)
+    return net
+
+
+# Defined in chapters/04_conditional_gan.md
+class CganGenerator(nn.HybridBlock):
+    """G(z, y): the one-hot label joined to the noise at the input."""
+
+    def __init__(self, latent_dim, num_classes=10, nf=32, **kwargs):
+        super().__init__(**kwargs)
+        self.nf = nf
+        self.net = nn.HybridSequential()
+        self.net.add(
+            nn.Dense(2 * nf * 7 * 7, use_bias=False, in_units=latent_dim + num_classes),
+            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=2 * nf * 7 * 7),
+            nn.Activation("relu"),
+            nn.HybridLambda(lambda F, h: h.reshape((0, 2 * nf, 7, 7))),  # (2nf, 7, 7)
+            nn.Conv2DTranspose(nf, 4, 2, 1, use_bias=False, in_channels=2 * nf),
+            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=nf),
+            nn.Activation("relu"),                                      # (nf, 14, 14)
+            nn.Conv2DTranspose(1, 4, 2, 1, in_channels=nf),
+            nn.Activation("tanh"))                                      # (1, 28, 28)
+
+    def hybrid_forward(self, F, Z, Y):
+        return self.net(F.concat(Z, Y, dim=1))
+
+
+class CganDiscriminator(nn.HybridBlock):
+    """D(x, y): the label as constant one-hot maps stacked with the image's channel."""
+
+    def __init__(self, num_classes=10, nf=32, **kwargs):
+        super().__init__(**kwargs)
+        self.net = nn.HybridSequential()
+        self.net.add(
+            nn.Conv2D(nf, 4, 2, 1, in_channels=1 + num_classes),         # (nf, 14, 14)
+            nn.LeakyReLU(0.2),
+            nn.Conv2D(2 * nf, 4, 2, 1, use_bias=False, in_channels=nf),  # (2nf, 7, 7)
+            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=2 * nf),
+            nn.LeakyReLU(0.2),
+            nn.Dense(1, in_units=2 * nf * 7 * 7))                        # flattens; logit
+
+    def hybrid_forward(self, F, X, Y):
+        maps = F.tile(Y.reshape((0, 0, 1, 1)), reps=(1, 1, 28, 28))
+        return self.net(F.concat(X, maps, dim=1))
+
+
+def cgan_G(latent_dim, num_classes=10, nf=32):
+    """The chapter's conditional generator: N(0, 0.02) weights, zero biases."""
+    net = CganGenerator(latent_dim, num_classes, nf)
+    net.initialize(init.Normal(0.02))  # biases, BN's gamma and beta keep their own init
+    return net
+
+
+def cgan_D(num_classes=10, nf=32):
+    """The chapter's conditional discriminator: N(0, 0.02) weights, zero biases."""
+    net = CganDiscriminator(num_classes, nf)
+    net.initialize(init.Normal(0.02))
+    return net
+
+
+# Defined in chapters/04_conditional_gan.md
+def update_D_cond(X, Y, Z, Y_wrong, net_D, net_G, loss, trainer_D):
+    """One step of the matching-aware D: (x, y) is real; (G(z, y), y), (x, wrong y) fake."""
+    ones = nd.ones((X.shape[0], 1), ctx=X.context)
+    zeros = nd.zeros((X.shape[0], 1), ctx=X.context)
+    with autograd.record():
+        real = net_D(X, Y)
+        fake = net_D(net_G(Z, Y).detach(), Y)  # no gradient for the generator here
+        wrong = net_D(X, Y_wrong)
+        loss_D = (loss(real, ones) + (loss(fake, zeros) + loss(wrong, zeros)) / 2) / 2
+    loss_D.backward()
+    trainer_D.step(X.shape[0])  # the losses are per example: average their gradients
+    return loss_D.mean()
+
+
+def update_G_cond(Z, Y, net_D, net_G, loss, trainer_G):
+    """One generator step: generated pairs labelled 1 (the non-saturating loss)."""
+    ones = nd.ones((Z.shape[0], 1), ctx=Z.context)
+    with autograd.record():
+        loss_G = loss(net_D(net_G(Z, Y), Y), ones)
+    loss_G.backward()
+    trainer_G.step(Z.shape[0])
+    return loss_G.mean()
+
+
+# Defined in chapters/05_infogan.md
+class InfoReshape(nn.HybridBlock):
+    """(N, c * 7 * 7) features -> (N, c, 7, 7) channels."""
+
+    def __init__(self, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = channels
+
+    def hybrid_forward(self, F, x):
+        return F.reshape(x, (0, self.channels, 7, 7))
+
+
+def info_G(latent_dim=74, conv=(32, 64), fc=256):
+    """InfoGAN's MNIST generator (Chen et al., 2016); the paper: conv=(64, 128), fc=1024."""
+    c1, c2 = conv
+    net = nn.HybridSequential()
+    net.add(nn.Dense(fc, in_units=latent_dim, use_bias=False),
+            nn.BatchNorm(in_channels=fc), nn.Activation("relu"),                # (fc,)
+            nn.Dense(c2 * 7 * 7, in_units=fc, use_bias=False), InfoReshape(c2),
+            nn.BatchNorm(in_channels=c2), nn.Activation("relu"),                # (c2, 7, 7)
+            nn.Conv2DTranspose(c1, 4, 2, 1, in_channels=c2, use_bias=False),
+            nn.BatchNorm(in_channels=c1), nn.Activation("relu"),                # (c1, 14, 14)
+            nn.Conv2DTranspose(1, 4, 2, 1, in_channels=c1),
+            nn.Activation("tanh"))                                              # (1, 28, 28)
+    return net
+
+
+# Defined in chapters/05_infogan.md
+def info_D_body(conv=(32, 64), fc=256, slope=0.1):
+    """The body that InfoGAN's D and Q share: two strided convolutions and a dense layer."""
+    c1, c2 = conv
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(c1, 4, 2, 1, in_channels=1), nn.LeakyReLU(slope),         # (c1, 14, 14)
+            nn.Conv2D(c2, 4, 2, 1, in_channels=c1, use_bias=False),
+            nn.BatchNorm(in_channels=c2), nn.LeakyReLU(slope),                  # (c2, 7, 7)
+            nn.Dense(fc, in_units=c2 * 7 * 7, use_bias=False),
+            nn.BatchNorm(in_channels=fc), nn.LeakyReLU(slope))                  # (fc,)
+    return net
+
+
+def info_D_head(fc=256):
+    """D's head: the real-vs-generated logit."""
+    return nn.Dense(1, in_units=fc)                                             # (1,)
+
+
+def info_Q_head(fc=256, q_hidden=128, num_outputs=12, slope=0.1):
+    """Q's head: the categorical code's logits, then the continuous codes' means."""
+    net = nn.HybridSequential()
+    net.add(nn.Dense(q_hidden, in_units=fc, use_bias=False),
+            nn.BatchNorm(in_channels=q_hidden), nn.LeakyReLU(slope),            # (q_hidden,)
+            nn.Dense(num_outputs, in_units=q_hidden))                           # (num_outputs,)
+    return net
+
+
+def info_nets(latent_dim=74, conv=(32, 64), fc=256, q_hidden=128, num_outputs=12, slope=0.1):
+    """(net_G, net_D, net_Q) of InfoGAN; net_D and net_Q share one body."""
+    body = info_D_body(conv, fc, slope)
+    net_D, net_Q = nn.HybridSequential(), nn.HybridSequential()
+    net_D.add(body, info_D_head(fc))
+    net_Q.add(body, info_Q_head(fc, q_hidden, num_outputs, slope))
+    return info_G(latent_dim, conv, fc), net_D, net_Q
+
+
+# Defined in chapters/05_infogan.md
+def info_init(net):
+    """N(0, 0.02^2) weights and zero biases (DCGAN's rule); batch norm starts as identity."""
+    # Gluon's initialisers leave biases at 0, batch norm's gamma at 1 and beta at 0.
+    net.initialize(init.Normal(0.02), force_reinit=True)
+
+
+# Defined in chapters/05_infogan.md
+def info_inputs(batch_size, noise_dim=62, num_classes=10, num_cont=2, ctx=None):
+    """(G's input, c_cat, c_cont): z ~ N(0, I), c_cat uniform, c_cont ~ U(-1, 1)."""
+    ctx = ctx or mx.cpu()
+    noise = nd.random.normal(0, 1, shape=(batch_size, noise_dim), ctx=ctx)
+    c_cat = nd.random.randint(0, num_classes, shape=(batch_size,), ctx=ctx)
+    c_cont = nd.random.uniform(-1, 1, shape=(batch_size, num_cont), ctx=ctx)
+    one_hot = nd.one_hot(c_cat, num_classes)
+    return nd.concat(noise, one_hot, c_cont, dim=1), c_cat, c_cont
+
+
+def info_loss(Q_out, c_cat, c_cont, lambda_cat, lambda_cont):
+    """L_I per example: -log Q(c | x), categorical (from logits) and unit-variance Gaussians."""
+    k = Q_out.shape[1] - c_cont.shape[1]     # the first k outputs are c_cat's logits
+    logits, means = nd.slice_axis(Q_out, 1, 0, k), nd.slice_axis(Q_out, 1, k, None)
+    nll_cat = gluon.loss.SoftmaxCrossEntropyLoss()(logits, c_cat)  # log-softmax inside
+    nll_cont = 0.5 * ((means - c_cont) ** 2).sum(axis=1)
+    return lambda_cat * nll_cat + lambda_cont * nll_cont
+
+
+# Defined in chapters/05_infogan.md
+def update_info_D(X, Z, net_D, net_G, loss, trainer_D):
+    """D's step (chapter 1's update_D): real examples labelled 1, generated ones 0."""
+    ones = nd.ones((X.shape[0], 1), ctx=X.context)
+    zeros = nd.zeros((X.shape[0], 1), ctx=X.context)
+    with autograd.record():
+        real_Y = net_D(X)
+        fake_Y = net_D(net_G(Z).detach())  # no gradient for the generator here
+        loss_D = (loss(real_Y, ones) + loss(fake_Y, zeros)) / 2
+    loss_D.backward()
+    trainer_D.step(X.shape[0])  # the losses are per example: average their gradients
+    return loss_D.mean()
+
+
+def update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G, trainer_Q,
+                   lambda_cat, lambda_cont):
+    """G's step on L_G + L_I and Q's head's step on L_I; returns (loss_G, loss_I)."""
+    ones = nd.ones((Z.shape[0], 1), ctx=Z.context)
+    with autograd.record():
+        features = net_D[0](net_G(Z))  # the shared body, run once for both heads
+        loss_G = loss(net_D[1](features), ones)
+        loss_I = info_loss(net_Q[1](features), c_cat, c_cont, lambda_cat, lambda_cont)
+        total = loss_G + loss_I
+    total.backward()
+    trainer_G.step(Z.shape[0])
+    trainer_Q.step(Z.shape[0])
+    return loss_G.mean(), loss_I.mean()

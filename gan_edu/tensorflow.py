@@ -74,3 +74,317 @@ def update_G(Z, net_D, net_G, loss, trainer_G):
     grads = tape.gradient(loss_G, net_G.trainable_variables)
     trainer_G.apply_gradients(zip(grads, net_G.trainable_variables))
     return loss_G
+
+
+# Defined in chapters/02_gan_theory.md
+def toy_mlp(in_dim, hidden, out_dim):
+    """Chapter 2's toy networks: tanh layers of the widths in `hidden`, then a linear one."""
+    glorot = dict(kernel_initializer="glorot_uniform", bias_initializer="zeros")
+    return keras.Sequential([keras.Input((in_dim,))]
+                            + [keras.layers.Dense(width, activation="tanh", **glorot)
+                               for width in hidden]
+                            + [keras.layers.Dense(out_dim, **glorot)])
+
+
+# Defined in chapters/02_gan_theory.md
+@tf.function
+def update_G_saturating(Z, net_D, net_G, loss, trainer_G):
+    """One generator step on the minimax game's saturating loss log(1 - D(G(z)))."""
+    zeros = tf.zeros((tf.shape(Z)[0], 1))
+    with tf.GradientTape() as tape:
+        # BCE against label 0 is -log(1 - D)
+        loss_G = -loss(zeros, net_D(net_G(Z, training=True), training=True))
+    grads = tape.gradient(loss_G, net_G.trainable_variables)
+    trainer_G.apply_gradients(zip(grads, net_G.trainable_variables))
+    return loss_G
+
+
+# Defined in chapters/02_gan_theory.md
+class Maxout(keras.layers.Layer):
+    """`units` maxout units, each the max of `pieces` linear functions of the input."""
+
+    def __init__(self, in_features, units, pieces, **kwargs):
+        super().__init__(**kwargs)
+        self.in_features, self.units, self.pieces = in_features, units, pieces
+        self.linear = keras.layers.Dense(units * pieces, kernel_initializer="glorot_uniform",
+                                         bias_initializer="zeros")
+
+    def build(self, input_shape):
+        self.linear.build((None, self.in_features))
+
+    def call(self, X):
+        # (n, units * pieces) -> (n, units, pieces) -> (n, units)
+        return tf.reduce_max(tf.reshape(self.linear(X), (-1, self.units, self.pieces)), axis=2)
+
+
+# Defined in chapters/02_gan_theory.md
+def mlp_G(latent_dim):
+    """Chapter 2's fully connected generator: z -> 784 pixels in [0, 1]."""
+    glorot = dict(kernel_initializer="glorot_uniform", bias_initializer="zeros")
+    bn = dict(momentum=0.9, epsilon=1e-5)
+    return keras.Sequential([
+        keras.Input((latent_dim,)),
+        keras.layers.Dense(256, **glorot), keras.layers.BatchNormalization(**bn),
+        keras.layers.ReLU(),                                               # (n, 256)
+        keras.layers.Dense(512, **glorot), keras.layers.BatchNormalization(**bn),
+        keras.layers.ReLU(),                                               # (n, 512)
+        keras.layers.Dense(784, activation="sigmoid", **glorot)])          # (n, 784)
+
+
+def maxout_D():
+    """Chapter 2's maxout discriminator with dropout: 784 pixels -> a logit."""
+    return keras.Sequential([
+        keras.Input((784,)),
+        keras.layers.Dropout(0.2), Maxout(784, 128, 4),                    # (n, 128)
+        keras.layers.Dropout(0.5), Maxout(128, 128, 4),                    # (n, 128)
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(1, kernel_initializer="glorot_uniform",
+                           bias_initializer="zeros")])                     # (n, 1)
+
+
+# Defined in chapters/03_dcgan.md
+def dcgan_batch_norm():
+    """Batch norm with PyTorch's running-average momentum and epsilon (chapter 3)."""
+    from keras import layers
+    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+
+
+def dcgan_G(latent_dim):
+    """DCGAN's generator for 28x28 digits (chapter 3): z -> images in [-1, 1], NHWC."""
+    import keras
+    from keras import layers
+    return keras.Sequential([
+        keras.Input((latent_dim,)),
+        layers.Dense(256, use_bias=False), dcgan_batch_norm(), layers.ReLU(),
+        layers.Dense(7 * 7 * 64, use_bias=False), layers.Reshape((7, 7, 64)),
+        dcgan_batch_norm(), layers.ReLU(),                            # (7, 7, 64)
+        layers.Conv2DTranspose(32, kernel_size=4, strides=2, padding="same",
+                               use_bias=False),
+        dcgan_batch_norm(), layers.ReLU(),                            # (14, 14, 32)
+        layers.Conv2DTranspose(1, kernel_size=4, strides=2, padding="same"),
+        layers.Activation("tanh")])                                   # (28, 28, 1)
+
+
+# Defined in chapters/03_dcgan.md
+def dcgan_D_body():
+    """DCGAN's discriminator up to its 256 features (chapter 3; InfoGAN's Q shares it)."""
+    import keras
+    from keras import layers
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(32, kernel_size=4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),                         # (14, 14, 32)
+        layers.Conv2D(64, kernel_size=4, strides=2, padding="same", use_bias=False),
+        dcgan_batch_norm(), layers.LeakyReLU(negative_slope=0.2),     # (7, 7, 64)
+        layers.Flatten(), layers.Dense(256, use_bias=False),
+        dcgan_batch_norm(), layers.LeakyReLU(negative_slope=0.2)])    # (256)
+
+
+def dcgan_D():
+    """DCGAN's discriminator (chapter 3): images -> one logit; layers[0] is the body."""
+    import keras
+    return keras.Sequential([keras.Input((28, 28, 1)), dcgan_D_body(), keras.layers.Dense(1)])
+
+
+# Defined in chapters/03_dcgan.md
+def init_dcgan(net):
+    """DCGAN's initialisation: weights N(0, 0.02^2), biases 0, batch norm gamma 1, beta 0."""
+    for v in net.weights:
+        name = v.path.rsplit("/", 1)[-1]
+        if name == "kernel":
+            v.assign(tf.random.normal(v.shape, 0.0, 0.02))
+        elif name in ("gamma", "moving_variance"):
+            v.assign(tf.ones(v.shape))
+        else:  # bias, beta, moving_mean
+            v.assign(tf.zeros(v.shape))
+    return net
+
+
+# Defined in chapters/04_conditional_gan.md
+def cgan_G(latent_dim, num_classes=10, nf=32):
+    """G(z, y): the one-hot label joined to the noise at the input."""
+    init = keras.initializers.RandomNormal(0.0, 0.02)
+    bn = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's momentum 0.1, eps 1e-5
+    Z, Y = keras.Input((latent_dim,)), keras.Input((num_classes,))
+    h = keras.layers.Concatenate()([Z, Y])
+    h = keras.layers.Dense(2 * nf * 7 * 7, use_bias=False, kernel_initializer=init)(h)
+    h = keras.layers.ReLU()(keras.layers.BatchNormalization(**bn)(h))
+    h = keras.layers.Reshape((2 * nf, 7, 7))(h)            # PyTorch's (C, H, W) order,
+    h = keras.layers.Permute((2, 3, 1))(h)                 # then (7, 7, 2nf)
+    h = keras.layers.Conv2DTranspose(nf, 4, strides=2, padding="same", use_bias=False,
+                                     kernel_initializer=init)(h)  # (14, 14, nf)
+    h = keras.layers.ReLU()(keras.layers.BatchNormalization(**bn)(h))
+    X = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh",
+                                     kernel_initializer=init)(h)  # (28, 28, 1)
+    return keras.Model([Z, Y], X)
+
+
+def cgan_D(num_classes=10, nf=32):
+    """D(x, y): the label as constant one-hot maps stacked with the image's channel."""
+    init = keras.initializers.RandomNormal(0.0, 0.02)
+    X, Y = keras.Input((28, 28, 1)), keras.Input((num_classes,))
+    maps = keras.layers.UpSampling2D(28)(keras.layers.Reshape((1, 1, num_classes))(Y))
+    h = keras.layers.Concatenate()([X, maps])                        # (28, 28, 11)
+    h = keras.layers.Conv2D(nf, 4, strides=2, padding="same", kernel_initializer=init)(h)
+    h = keras.layers.LeakyReLU(negative_slope=0.2)(h)                # (14, 14, nf)
+    h = keras.layers.Conv2D(2 * nf, 4, strides=2, padding="same", use_bias=False,
+                            kernel_initializer=init)(h)              # (7, 7, 2nf)
+    h = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(h)
+    h = keras.layers.LeakyReLU(negative_slope=0.2)(h)
+    h = keras.layers.Flatten()(keras.layers.Permute((3, 1, 2))(h))   # (C, H, W) order
+    return keras.Model([X, Y], keras.layers.Dense(1, kernel_initializer=init)(h))
+
+
+# Defined in chapters/04_conditional_gan.md
+@tf.function
+def update_D_cond(X, Y, Z, Y_wrong, net_D, net_G, loss, trainer_D):
+    """One step of the matching-aware D: (x, y) is real; (G(z, y), y), (x, wrong y) fake."""
+    ones = tf.ones((tf.shape(X)[0], 1))
+    zeros = tf.zeros((tf.shape(X)[0], 1))
+    fake_X = net_G([Z, Y], training=True)  # outside the tape: no gradient for G
+    with tf.GradientTape() as tape:
+        real = net_D([X, Y], training=True)
+        fake = net_D([fake_X, Y], training=True)
+        wrong = net_D([X, Y_wrong], training=True)
+        loss_D = (loss(ones, real) + (loss(zeros, fake) + loss(zeros, wrong)) / 2) / 2
+    grads = tape.gradient(loss_D, net_D.trainable_variables)
+    trainer_D.apply_gradients(zip(grads, net_D.trainable_variables))
+    return loss_D
+
+
+@tf.function
+def update_G_cond(Z, Y, net_D, net_G, loss, trainer_G):
+    """One generator step: generated pairs labelled 1 (the non-saturating loss)."""
+    ones = tf.ones((tf.shape(Z)[0], 1))
+    with tf.GradientTape() as tape:
+        loss_G = loss(ones, net_D([net_G([Z, Y], training=True), Y], training=True))
+    grads = tape.gradient(loss_G, net_G.trainable_variables)
+    trainer_G.apply_gradients(zip(grads, net_G.trainable_variables))
+    return loss_G
+
+
+# Defined in chapters/05_infogan.md
+def info_batch_norm():
+    """Batch norm as PyTorch's and Gluon's defaults have it (momentum 0.1/0.9, eps 1e-5)."""
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+
+
+def info_G(latent_dim=74, conv=(32, 64), fc=256):
+    """InfoGAN's MNIST generator (Chen et al., 2016); the paper: conv=(64, 128), fc=1024."""
+    c1, c2 = conv
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input((latent_dim,)),
+        layers.Dense(fc, use_bias=False), info_batch_norm(), layers.ReLU(),      # (fc,)
+        layers.Dense(7 * 7 * c2, use_bias=False), layers.Reshape((7, 7, c2)),
+        info_batch_norm(), layers.ReLU(),                                       # (7, 7, c2)
+        layers.Conv2DTranspose(c1, 4, 2, padding="same", use_bias=False),
+        info_batch_norm(), layers.ReLU(),                                       # (14, 14, c1)
+        layers.Conv2DTranspose(1, 4, 2, padding="same", activation="tanh")])    # (28, 28, 1)
+
+
+# Defined in chapters/05_infogan.md
+def info_D_body(conv=(32, 64), fc=256, slope=0.1):
+    """The body that InfoGAN's D and Q share: two strided convolutions and a dense layer."""
+    c1, c2 = conv
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(c1, 4, 2, padding="same"),
+        layers.LeakyReLU(negative_slope=slope),                                 # (14, 14, c1)
+        layers.Conv2D(c2, 4, 2, padding="same", use_bias=False), info_batch_norm(),
+        layers.LeakyReLU(negative_slope=slope),                                 # (7, 7, c2)
+        layers.Flatten(), layers.Dense(fc, use_bias=False), info_batch_norm(),
+        layers.LeakyReLU(negative_slope=slope)])                                # (fc,)
+
+
+def info_D_head(fc=256):
+    """D's head: the real-vs-generated logit."""
+    return keras.Sequential([keras.Input((fc,)), keras.layers.Dense(1)])        # (1,)
+
+
+def info_Q_head(fc=256, q_hidden=128, num_outputs=12, slope=0.1):
+    """Q's head: the categorical code's logits, then the continuous codes' means."""
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input((fc,)),
+        layers.Dense(q_hidden, use_bias=False), info_batch_norm(),
+        layers.LeakyReLU(negative_slope=slope),                                 # (q_hidden,)
+        layers.Dense(num_outputs)])                                             # (num_outputs,)
+
+
+def info_nets(latent_dim=74, conv=(32, 64), fc=256, q_hidden=128, num_outputs=12, slope=0.1):
+    """(net_G, net_D, net_Q) of InfoGAN; net_D and net_Q share one body."""
+    body = info_D_body(conv, fc, slope)
+    net_D = keras.Sequential([body, info_D_head(fc)])
+    net_Q = keras.Sequential([body, info_Q_head(fc, q_hidden, num_outputs, slope)])
+    return info_G(latent_dim, conv, fc), net_D, net_Q
+
+
+# Defined in chapters/05_infogan.md
+def info_init(net):
+    """N(0, 0.02^2) weights and zero biases (DCGAN's rule); batch norm starts as identity."""
+    for layer in net.layers:
+        if isinstance(layer, keras.Model):  # a model inside a model: the shared body
+            info_init(layer)
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            layer.gamma.assign(tf.ones_like(layer.gamma))
+            layer.beta.assign(tf.zeros_like(layer.beta))
+        elif hasattr(layer, "kernel"):
+            layer.kernel.assign(tf.random.normal(layer.kernel.shape, 0.0, 0.02))
+            if layer.bias is not None:
+                layer.bias.assign(tf.zeros_like(layer.bias))
+
+
+# Defined in chapters/05_infogan.md
+def info_inputs(batch_size, noise_dim=62, num_classes=10, num_cont=2):
+    """(G's input, c_cat, c_cont): z ~ N(0, I), c_cat uniform, c_cont ~ U(-1, 1)."""
+    noise = tf.random.normal((batch_size, noise_dim))
+    c_cat = tf.random.uniform((batch_size,), 0, num_classes, dtype=tf.int32)
+    c_cont = tf.random.uniform((batch_size, num_cont), -1.0, 1.0)
+    one_hot = tf.one_hot(c_cat, num_classes)
+    return tf.concat([noise, one_hot, c_cont], axis=1), c_cat, c_cont
+
+
+def info_loss(Q_out, c_cat, c_cont, lambda_cat, lambda_cont):
+    """L_I: -log Q(c | x) for the categorical code (from logits) and unit-variance Gaussians."""
+    k = Q_out.shape[1] - c_cont.shape[1]     # the first k outputs are c_cat's logits
+    nll_cat = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=c_cat, logits=Q_out[:, :k]))
+    nll_cont = 0.5 * tf.reduce_mean(tf.reduce_sum((Q_out[:, k:] - c_cont) ** 2, axis=1))
+    return lambda_cat * nll_cat + lambda_cont * nll_cont
+
+
+# Defined in chapters/05_infogan.md
+@tf.function
+def update_info_D(X, Z, net_D, net_G, loss, trainer_D):
+    """D's step (chapter 1's update_D): real examples labelled 1, generated ones 0."""
+    ones = tf.ones((tf.shape(X)[0], 1))
+    zeros = tf.zeros((tf.shape(X)[0], 1))
+    fake_X = net_G(Z, training=True)  # outside the tape: no gradient for the generator
+    with tf.GradientTape() as tape:
+        real_Y = net_D(X, training=True)
+        fake_Y = net_D(fake_X, training=True)
+        loss_D = (loss(ones, real_Y) + loss(zeros, fake_Y)) / 2
+    grads = tape.gradient(loss_D, net_D.trainable_variables)
+    trainer_D.apply_gradients(zip(grads, net_D.trainable_variables))
+    return loss_D
+
+
+@tf.function
+def update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G, trainer_Q,
+                   lambda_cat, lambda_cont):
+    """G's step on L_G + L_I and Q's head's step on L_I; returns (loss_G, loss_I)."""
+    ones = tf.ones((tf.shape(Z)[0], 1))
+    body, D_head, Q_head = net_D.layers[0], net_D.layers[1], net_Q.layers[1]
+    with tf.GradientTape() as tape:
+        features = body(net_G(Z, training=True), training=True)  # run once for both heads
+        loss_G = loss(ones, D_head(features, training=True))
+        loss_I = info_loss(Q_head(features, training=True), c_cat, c_cont,
+                           lambda_cat, lambda_cont)
+        total = loss_G + loss_I
+    G_vars, Q_vars = net_G.trainable_variables, Q_head.trainable_variables
+    grads = tape.gradient(total, G_vars + Q_vars)
+    trainer_G.apply_gradients(zip(grads[:len(G_vars)], G_vars))
+    trainer_Q.apply_gradients(zip(grads[len(G_vars):], Q_vars))
+    return loss_G, loss_I

@@ -69,3 +69,296 @@ def update_G(Z, net_D, net_G, loss, trainer_G):
     loss_G.backward()
     trainer_G.step()
     return loss_G.detach()
+
+
+# Defined in chapters/02_gan_theory.md
+def toy_mlp(in_dim, hidden, out_dim):
+    """Chapter 2's toy networks: tanh layers of the widths in `hidden`, then a linear one."""
+    layers = []
+    for width in hidden:
+        layers += [nn.Linear(in_dim, width), nn.Tanh()]
+        in_dim = width
+    net = nn.Sequential(*layers, nn.Linear(in_dim, out_dim))
+    net.apply(init_glorot)
+    return net
+
+
+# Defined in chapters/02_gan_theory.md
+def update_G_saturating(Z, net_D, net_G, loss, trainer_G):
+    """One generator step on the minimax game's saturating loss log(1 - D(G(z)))."""
+    zeros = torch.zeros((Z.shape[0], 1), device=Z.device)
+    trainer_G.zero_grad()
+    loss_G = -loss(net_D(net_G(Z)), zeros)  # BCE against label 0 is -log(1 - D)
+    loss_G.backward()
+    trainer_G.step()
+    return loss_G.detach()
+
+
+# Defined in chapters/02_gan_theory.md
+class Maxout(nn.Module):
+    """`units` maxout units, each the max of `pieces` linear functions of the input."""
+
+    def __init__(self, in_features, units, pieces):
+        super().__init__()
+        self.units, self.pieces = units, pieces
+        self.linear = nn.Linear(in_features, units * pieces)
+
+    def forward(self, X):
+        # (n, units * pieces) -> (n, units, pieces) -> (n, units)
+        return self.linear(X).reshape(-1, self.units, self.pieces).amax(dim=2)
+
+
+# Defined in chapters/02_gan_theory.md
+def mlp_G(latent_dim):
+    """Chapter 2's fully connected generator: z -> 784 pixels in [0, 1]."""
+    net = nn.Sequential(
+        nn.Linear(latent_dim, 256), nn.BatchNorm1d(256), nn.ReLU(),  # (n, 256)
+        nn.Linear(256, 512), nn.BatchNorm1d(512), nn.ReLU(),         # (n, 512)
+        nn.Linear(512, 784), nn.Sigmoid())                           # (n, 784)
+    net.apply(init_glorot)
+    return net
+
+
+def maxout_D():
+    """Chapter 2's maxout discriminator with dropout: 784 pixels -> a logit."""
+    net = nn.Sequential(
+        nn.Dropout(0.2), Maxout(784, 128, 4),  # (n, 128)
+        nn.Dropout(0.5), Maxout(128, 128, 4),  # (n, 128)
+        nn.Dropout(0.5), nn.Linear(128, 1))    # (n, 1)
+    net.apply(init_glorot)
+    return net
+
+
+# Defined in chapters/03_dcgan.md
+def dcgan_G(latent_dim):
+    """DCGAN's generator for 28x28 digits (chapter 3): z -> images in [-1, 1]."""
+    return nn.Sequential(
+        nn.Linear(latent_dim, 256, bias=False), nn.BatchNorm1d(256), nn.ReLU(),
+        nn.Linear(256, 64 * 7 * 7, bias=False), nn.Unflatten(1, (64, 7, 7)),
+        nn.BatchNorm2d(64), nn.ReLU(),                              # (64, 7, 7)
+        nn.ConvTranspose2d(64, 32, kernel_size=4, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(32), nn.ReLU(),                              # (32, 14, 14)
+        nn.ConvTranspose2d(32, 1, kernel_size=4, stride=2, padding=1),
+        nn.Tanh())                                                  # (1, 28, 28)
+
+
+# Defined in chapters/03_dcgan.md
+def dcgan_D_body():
+    """DCGAN's discriminator up to its 256 features (chapter 3; InfoGAN's Q shares it)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, kernel_size=4, stride=2, padding=1),
+        nn.LeakyReLU(0.2),                                          # (32, 14, 14)
+        nn.Conv2d(32, 64, kernel_size=4, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(64), nn.LeakyReLU(0.2),                      # (64, 7, 7)
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 256, bias=False),
+        nn.BatchNorm1d(256), nn.LeakyReLU(0.2))                     # (256)
+
+
+def dcgan_D():
+    """DCGAN's discriminator (chapter 3): images -> one logit; net_D[0] is the body."""
+    return nn.Sequential(dcgan_D_body(), nn.Linear(256, 1))
+
+
+# Defined in chapters/03_dcgan.md
+def init_dcgan(net):
+    """DCGAN's initialisation: weights N(0, 0.02^2), biases 0, batch norm gamma 1, beta 0."""
+    for m in net.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+            m.reset_running_stats()
+    return net
+
+
+# Defined in chapters/04_conditional_gan.md
+def cgan_init(module):
+    """DCGAN's initialisation: N(0, 0.02) weights, zero biases; BN starts at (1, 0)."""
+    if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+class CganGenerator(nn.Module):
+    """G(z, y): the one-hot label joined to the noise at the input."""
+
+    def __init__(self, latent_dim, num_classes=10, nf=32):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim + num_classes, 2 * nf * 7 * 7, bias=False),
+            nn.BatchNorm1d(2 * nf * 7 * 7), nn.ReLU(),
+            nn.Unflatten(1, (2 * nf, 7, 7)),                      # (2nf, 7, 7)
+            nn.ConvTranspose2d(2 * nf, nf, 4, 2, 1, bias=False),  # (nf, 14, 14)
+            nn.BatchNorm2d(nf), nn.ReLU(),
+            nn.ConvTranspose2d(nf, 1, 4, 2, 1), nn.Tanh())        # (1, 28, 28)
+
+    def forward(self, Z, Y):
+        return self.net(torch.cat([Z, Y], dim=1))
+
+
+class CganDiscriminator(nn.Module):
+    """D(x, y): the label as constant one-hot maps stacked with the image's channel."""
+
+    def __init__(self, num_classes=10, nf=32):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1 + num_classes, nf, 4, 2, 1), nn.LeakyReLU(0.2),  # (nf, 14, 14)
+            nn.Conv2d(nf, 2 * nf, 4, 2, 1, bias=False),                  # (2nf, 7, 7)
+            nn.BatchNorm2d(2 * nf), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(2 * nf * 7 * 7, 1))                  # logit
+
+    def forward(self, X, Y):
+        maps = Y[:, :, None, None].expand(-1, -1, X.shape[2], X.shape[3])
+        return self.net(torch.cat([X, maps], dim=1))
+
+
+def cgan_G(latent_dim, num_classes=10, nf=32):
+    """The chapter's conditional generator, initialised."""
+    net = CganGenerator(latent_dim, num_classes, nf)
+    net.apply(cgan_init)
+    return net
+
+
+def cgan_D(num_classes=10, nf=32):
+    """The chapter's conditional discriminator, initialised."""
+    net = CganDiscriminator(num_classes, nf)
+    net.apply(cgan_init)
+    return net
+
+
+# Defined in chapters/04_conditional_gan.md
+def update_D_cond(X, Y, Z, Y_wrong, net_D, net_G, loss, trainer_D):
+    """One step of the matching-aware D: (x, y) is real; (G(z, y), y), (x, wrong y) fake."""
+    ones = torch.ones((X.shape[0], 1), device=X.device)
+    zeros = torch.zeros((X.shape[0], 1), device=X.device)
+    trainer_D.zero_grad()
+    real = net_D(X, Y)
+    fake = net_D(net_G(Z, Y).detach(), Y)  # no gradient for the generator here
+    wrong = net_D(X, Y_wrong)
+    loss_D = (loss(real, ones) + (loss(fake, zeros) + loss(wrong, zeros)) / 2) / 2
+    loss_D.backward()
+    trainer_D.step()
+    return loss_D.detach()
+
+
+def update_G_cond(Z, Y, net_D, net_G, loss, trainer_G):
+    """One generator step: generated pairs labelled 1 (the non-saturating loss)."""
+    ones = torch.ones((Z.shape[0], 1), device=Z.device)
+    trainer_G.zero_grad()
+    loss_G = loss(net_D(net_G(Z, Y), Y), ones)
+    loss_G.backward()
+    trainer_G.step()
+    return loss_G.detach()
+
+
+# Defined in chapters/05_infogan.md
+def info_G(latent_dim=74, conv=(32, 64), fc=256):
+    """InfoGAN's MNIST generator (Chen et al., 2016); the paper: conv=(64, 128), fc=1024."""
+    c1, c2 = conv
+    return nn.Sequential(
+        nn.Linear(latent_dim, fc, bias=False), nn.BatchNorm1d(fc), nn.ReLU(),   # (fc,)
+        nn.Linear(fc, c2 * 7 * 7, bias=False), nn.Unflatten(1, (c2, 7, 7)),
+        nn.BatchNorm2d(c2), nn.ReLU(),                                          # (c2, 7, 7)
+        nn.ConvTranspose2d(c2, c1, 4, 2, 1, bias=False), nn.BatchNorm2d(c1),
+        nn.ReLU(),                                                              # (c1, 14, 14)
+        nn.ConvTranspose2d(c1, 1, 4, 2, 1), nn.Tanh())                          # (1, 28, 28)
+
+
+# Defined in chapters/05_infogan.md
+def info_D_body(conv=(32, 64), fc=256, slope=0.1):
+    """The body that InfoGAN's D and Q share: two strided convolutions and a dense layer."""
+    c1, c2 = conv
+    return nn.Sequential(
+        nn.Conv2d(1, c1, 4, 2, 1), nn.LeakyReLU(slope),                        # (c1, 14, 14)
+        nn.Conv2d(c1, c2, 4, 2, 1, bias=False), nn.BatchNorm2d(c2),
+        nn.LeakyReLU(slope),                                                    # (c2, 7, 7)
+        nn.Flatten(), nn.Linear(c2 * 7 * 7, fc, bias=False), nn.BatchNorm1d(fc),
+        nn.LeakyReLU(slope))                                                    # (fc,)
+
+
+def info_D_head(fc=256):
+    """D's head: the real-vs-generated logit."""
+    return nn.Linear(fc, 1)                                                     # (1,)
+
+
+def info_Q_head(fc=256, q_hidden=128, num_outputs=12, slope=0.1):
+    """Q's head: the categorical code's logits, then the continuous codes' means."""
+    return nn.Sequential(
+        nn.Linear(fc, q_hidden, bias=False), nn.BatchNorm1d(q_hidden),
+        nn.LeakyReLU(slope),                                                    # (q_hidden,)
+        nn.Linear(q_hidden, num_outputs))                                       # (num_outputs,)
+
+
+def info_nets(latent_dim=74, conv=(32, 64), fc=256, q_hidden=128, num_outputs=12, slope=0.1):
+    """(net_G, net_D, net_Q) of InfoGAN; net_D and net_Q share one body."""
+    body = info_D_body(conv, fc, slope)
+    net_D = nn.Sequential(body, info_D_head(fc))
+    net_Q = nn.Sequential(body, info_Q_head(fc, q_hidden, num_outputs, slope))
+    return info_G(latent_dim, conv, fc), net_D, net_Q
+
+
+# Defined in chapters/05_infogan.md
+def info_init(module):
+    """N(0, 0.02^2) weights and zero biases (DCGAN's rule); batch norm starts as identity."""
+    if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+# Defined in chapters/05_infogan.md
+def info_inputs(batch_size, noise_dim=62, num_classes=10, num_cont=2, device=None):
+    """(G's input, c_cat, c_cont): z ~ N(0, I), c_cat uniform, c_cont ~ U(-1, 1)."""
+    noise = torch.randn(batch_size, noise_dim, device=device)
+    c_cat = torch.randint(0, num_classes, (batch_size,), device=device)
+    c_cont = torch.rand(batch_size, num_cont, device=device) * 2 - 1
+    one_hot = nn.functional.one_hot(c_cat, num_classes).float()
+    return torch.cat([noise, one_hot, c_cont], dim=1), c_cat, c_cont
+
+
+# Defined in chapters/05_infogan.md
+def info_loss(Q_out, c_cat, c_cont, lambda_cat, lambda_cont):
+    """L_I: -log Q(c | x) for the categorical code (from logits) and unit-variance Gaussians."""
+    k = Q_out.shape[1] - c_cont.shape[1]     # the first k outputs are c_cat's logits
+    nll_cat = nn.functional.cross_entropy(Q_out[:, :k], c_cat)
+    nll_cont = 0.5 * ((Q_out[:, k:] - c_cont) ** 2).sum(dim=1).mean()
+    return lambda_cat * nll_cat + lambda_cont * nll_cont
+
+
+# Defined in chapters/05_infogan.md
+def update_info_D(X, Z, net_D, net_G, loss, trainer_D):
+    """D's step (chapter 1's update_D): real examples labelled 1, generated ones 0."""
+    ones = torch.ones((X.shape[0], 1), device=X.device)
+    zeros = torch.zeros((X.shape[0], 1), device=X.device)
+    trainer_D.zero_grad()
+    real_Y = net_D(X)
+    fake_Y = net_D(net_G(Z).detach())  # no gradient for the generator here
+    loss_D = (loss(real_Y, ones) + loss(fake_Y, zeros)) / 2
+    loss_D.backward()
+    trainer_D.step()
+    return loss_D.detach()
+
+
+def update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G, trainer_Q,
+                   lambda_cat, lambda_cont):
+    """G's step on L_G + L_I and Q's head's step on L_I; returns (loss_G, loss_I)."""
+    ones = torch.ones((Z.shape[0], 1), device=Z.device)
+    trainer_G.zero_grad()
+    trainer_Q.zero_grad()
+    features = net_D[0](net_G(Z))  # the shared body, run once for both heads
+    loss_G = loss(net_D[1](features), ones)
+    loss_I = info_loss(net_Q[1](features), c_cat, c_cont, lambda_cat, lambda_cont)
+    (loss_G + loss_I).backward()
+    trainer_G.step()
+    trainer_Q.step()
+    return loss_G.detach(), loss_I.detach()
