@@ -363,19 +363,6 @@ def info_loss(Q_out, c_cat, c_cont, lambda_cat, lambda_cont):
 
 
 # Defined in chapters/05_infogan.md
-def update_info_D(X, Z, net_D, net_G, loss, trainer_D):
-    """D's step (chapter 1's update_D): real examples labelled 1, generated ones 0."""
-    ones = nd.ones((X.shape[0], 1), ctx=X.context)
-    zeros = nd.zeros((X.shape[0], 1), ctx=X.context)
-    with autograd.record():
-        real_Y = net_D(X)
-        fake_Y = net_D(net_G(Z).detach())  # no gradient for the generator here
-        loss_D = (loss(real_Y, ones) + loss(fake_Y, zeros)) / 2
-    loss_D.backward()
-    trainer_D.step(X.shape[0])  # the losses are per example: average their gradients
-    return loss_D.mean()
-
-
 def update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G, trainer_Q,
                    lambda_cat, lambda_cont):
     """G's step on L_G + L_I and Q's head's step on L_I; returns (loss_G, loss_I)."""

@@ -357,21 +357,6 @@ def info_loss(Q_out, c_cat, c_cont, lambda_cat, lambda_cont):
 
 # Defined in chapters/05_infogan.md
 @tf.function
-def update_info_D(X, Z, net_D, net_G, loss, trainer_D):
-    """D's step (chapter 1's update_D): real examples labelled 1, generated ones 0."""
-    ones = tf.ones((tf.shape(X)[0], 1))
-    zeros = tf.zeros((tf.shape(X)[0], 1))
-    fake_X = net_G(Z, training=True)  # outside the tape: no gradient for the generator
-    with tf.GradientTape() as tape:
-        real_Y = net_D(X, training=True)
-        fake_Y = net_D(fake_X, training=True)
-        loss_D = (loss(ones, real_Y) + loss(zeros, fake_Y)) / 2
-    grads = tape.gradient(loss_D, net_D.trainable_variables)
-    trainer_D.apply_gradients(zip(grads, net_D.trainable_variables))
-    return loss_D
-
-
-@tf.function
 def update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G, trainer_Q,
                    lambda_cat, lambda_cont):
     """G's step on L_G + L_I and Q's head's step on L_I; returns (loss_G, loss_I)."""

@@ -336,19 +336,6 @@ def info_loss(Q_out, c_cat, c_cont, lambda_cat, lambda_cont):
 
 
 # Defined in chapters/05_infogan.md
-def update_info_D(X, Z, net_D, net_G, loss, trainer_D):
-    """D's step (chapter 1's update_D): real examples labelled 1, generated ones 0."""
-    ones = torch.ones((X.shape[0], 1), device=X.device)
-    zeros = torch.zeros((X.shape[0], 1), device=X.device)
-    trainer_D.zero_grad()
-    real_Y = net_D(X)
-    fake_Y = net_D(net_G(Z).detach())  # no gradient for the generator here
-    loss_D = (loss(real_Y, ones) + loss(fake_Y, zeros)) / 2
-    loss_D.backward()
-    trainer_D.step()
-    return loss_D.detach()
-
-
 def update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G, trainer_Q,
                    lambda_cat, lambda_cont):
     """G's step on L_G + L_I and Q's head's step on L_I; returns (loss_G, loss_I)."""

@@ -1,7 +1,7 @@
 """Chapter 5's InfoGAN is the same algorithm in PyTorch, TensorFlow and MXNet.
 
 The library's own builders (`info_nets`: G, and D and Q sharing one body), initialiser
-(`info_init`) and steps (`update_info_D`, `update_info_GQ`) are compared across the
+(`info_init`) and steps (chapter 1's `update_D`, `update_info_GQ`) are compared across the
 three framework pairs: parameter shapes layer by layer; forward outputs of G, D and Q
 for the same weights and inputs, with batch norm in training and in inference mode;
 losses and every trained weight after two training iterations with the chapter's Adam
@@ -233,7 +233,7 @@ def train(fw, betas=BETAS, eps=1e-12):
             return float(x.asscalar())
     losses = []
     for _ in range(ITERATIONS):  # as in the chapter: D's step, then G's and Q's on the same Z
-        loss_D = ge.update_info_D(X, Z, net_D, net_G, loss, trainer_D)
+        loss_D = ge.update_D(X, Z, net_D, net_G, loss, trainer_D)
         loss_G, loss_I = ge.update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss,
                                            trainer_G, trainer_Q, *lambdas)
         losses += [scalar(loss_D), scalar(loss_G), scalar(loss_I)]
