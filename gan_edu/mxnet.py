@@ -363,9 +363,25 @@ def info_loss(Q_out, c_cat, c_cont, lambda_cat, lambda_cont):
 
 
 # Defined in chapters/05_infogan.md
-def update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G, trainer_Q,
-                   lambda_cat, lambda_cont):
-    """G's step on L_G + L_I and Q's head's step on L_I; returns (loss_G, loss_I)."""
+def update_info_D(X, Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_D,
+                  lambda_cat, lambda_cont):
+    """D's step on its cross-entropy plus L_I: the body and both heads learn."""
+    ones = nd.ones((X.shape[0], 1), ctx=X.context)
+    zeros = nd.zeros((X.shape[0], 1), ctx=X.context)
+    with autograd.record():
+        real_Y = net_D(X)
+        features = net_D[0](net_G(Z).detach())  # no gradient for the generator here
+        loss_D = (loss(real_Y, ones) + loss(net_D[1](features), zeros)) / 2
+        loss_I = info_loss(net_Q[1](features), c_cat, c_cont, lambda_cat, lambda_cont)
+        total = loss_D + loss_I
+    total.backward()
+    trainer_D.step(X.shape[0])  # the losses are per example: average their gradients
+    return loss_D.mean()
+
+
+def update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G,
+                  lambda_cat, lambda_cont):
+    """G's step on its non-saturating loss plus L_I; returns (loss_G, loss_I)."""
     ones = nd.ones((Z.shape[0], 1), ctx=Z.context)
     with autograd.record():
         features = net_D[0](net_G(Z))  # the shared body, run once for both heads
@@ -374,5 +390,4 @@ def update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G, train
         total = loss_G + loss_I
     total.backward()
     trainer_G.step(Z.shape[0])
-    trainer_Q.step(Z.shape[0])
     return loss_G.mean(), loss_I.mean()

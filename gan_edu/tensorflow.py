@@ -357,9 +357,29 @@ def info_loss(Q_out, c_cat, c_cont, lambda_cat, lambda_cont):
 
 # Defined in chapters/05_infogan.md
 @tf.function
-def update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G, trainer_Q,
-                   lambda_cat, lambda_cont):
-    """G's step on L_G + L_I and Q's head's step on L_I; returns (loss_G, loss_I)."""
+def update_info_D(X, Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_D,
+                  lambda_cat, lambda_cont):
+    """D's step on its cross-entropy plus L_I: the body and both heads learn."""
+    ones = tf.ones((tf.shape(X)[0], 1))
+    zeros = tf.zeros((tf.shape(X)[0], 1))
+    body, D_head, Q_head = net_D.layers[0], net_D.layers[1], net_Q.layers[1]
+    fake_X = net_G(Z, training=True)  # outside the tape: no gradient for the generator
+    with tf.GradientTape() as tape:
+        real_Y = net_D(X, training=True)
+        features = body(fake_X, training=True)
+        loss_D = (loss(ones, real_Y) + loss(zeros, D_head(features, training=True))) / 2
+        loss_I = info_loss(Q_head(features, training=True), c_cat, c_cont,
+                           lambda_cat, lambda_cont)
+        total = loss_D + loss_I
+    D_and_Q = net_D.trainable_variables + Q_head.trainable_variables
+    trainer_D.apply_gradients(zip(tape.gradient(total, D_and_Q), D_and_Q))
+    return loss_D
+
+
+@tf.function
+def update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G,
+                  lambda_cat, lambda_cont):
+    """G's step on its non-saturating loss plus L_I; returns (loss_G, loss_I)."""
     ones = tf.ones((tf.shape(Z)[0], 1))
     body, D_head, Q_head = net_D.layers[0], net_D.layers[1], net_Q.layers[1]
     with tf.GradientTape() as tape:
@@ -368,8 +388,6 @@ def update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G, train
         loss_I = info_loss(Q_head(features, training=True), c_cat, c_cont,
                            lambda_cat, lambda_cont)
         total = loss_G + loss_I
-    G_vars, Q_vars = net_G.trainable_variables, Q_head.trainable_variables
-    grads = tape.gradient(total, G_vars + Q_vars)
-    trainer_G.apply_gradients(zip(grads[:len(G_vars)], G_vars))
-    trainer_Q.apply_gradients(zip(grads[len(G_vars):], Q_vars))
+    grads = tape.gradient(total, net_G.trainable_variables)
+    trainer_G.apply_gradients(zip(grads, net_G.trainable_variables))
     return loss_G, loss_I

@@ -336,16 +336,29 @@ def info_loss(Q_out, c_cat, c_cont, lambda_cat, lambda_cont):
 
 
 # Defined in chapters/05_infogan.md
-def update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G, trainer_Q,
-                   lambda_cat, lambda_cont):
-    """G's step on L_G + L_I and Q's head's step on L_I; returns (loss_G, loss_I)."""
+def update_info_D(X, Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_D,
+                  lambda_cat, lambda_cont):
+    """D's step on its cross-entropy plus L_I: the body and both heads learn."""
+    ones = torch.ones((X.shape[0], 1), device=X.device)
+    zeros = torch.zeros((X.shape[0], 1), device=X.device)
+    trainer_D.zero_grad()
+    real_Y = net_D(X)
+    features = net_D[0](net_G(Z).detach())  # no gradient for the generator here
+    loss_D = (loss(real_Y, ones) + loss(net_D[1](features), zeros)) / 2
+    loss_I = info_loss(net_Q[1](features), c_cat, c_cont, lambda_cat, lambda_cont)
+    (loss_D + loss_I).backward()
+    trainer_D.step()
+    return loss_D.detach()
+
+
+def update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G,
+                  lambda_cat, lambda_cont):
+    """G's step on its non-saturating loss plus L_I; returns (loss_G, loss_I)."""
     ones = torch.ones((Z.shape[0], 1), device=Z.device)
     trainer_G.zero_grad()
-    trainer_Q.zero_grad()
     features = net_D[0](net_G(Z))  # the shared body, run once for both heads
     loss_G = loss(net_D[1](features), ones)
     loss_I = info_loss(net_Q[1](features), c_cat, c_cont, lambda_cat, lambda_cont)
     (loss_G + loss_I).backward()
     trainer_G.step()
-    trainer_Q.step()
     return loss_G.detach(), loss_I.detach()

@@ -1,7 +1,7 @@
 """Chapter 5's InfoGAN is the same algorithm in PyTorch, TensorFlow and MXNet.
 
 The library's own builders (`info_nets`: G, and D and Q sharing one body), initialiser
-(`info_init`) and steps (chapter 1's `update_D`, `update_info_GQ`) are compared across the
+(`info_init`) and steps (`update_info_D`, `update_info_G`) are compared across the
 three framework pairs: parameter shapes layer by layer; forward outputs of G, D and Q
 for the same weights and inputs, with batch norm in training and in inference mode;
 losses and every trained weight after two training iterations with the chapter's Adam
@@ -34,8 +34,8 @@ NOISE, CLASSES, CONT = 62, 10, 2
 LATENT = NOISE + CLASSES + CONT
 CONV, FC, Q_HIDDEN, SLOPE = (4, 8), 16, 8, 0.1        # small widths, the chapter's layers
 BATCH = 16
-LR_D, LR_G, LR_Q, BETAS = 1e-3, 1e-3, 1e-3, (0.5, 0.999)  # the chapter's Adam; epsilon: see below
-LAMBDA_CAT, LAMBDA_CONT = 1.0, 0.1
+LR_D, LR_G, BETAS = 1e-3, 1e-3, (0.5, 0.999)  # the chapter's Adam; epsilon: see below
+LAMBDA_CAT, LAMBDA_CONT = 1.0, 1.0
 ITERATIONS = 2
 # Indices, in PyTorch's order of get_weights, of the dense kernels next to a reshape.
 G_DENSE_BEFORE_RESHAPE = 5   # Linear(fc, c2*7*7): weight, then BatchNorm1d's four arrays
@@ -197,8 +197,8 @@ def train(fw, betas=BETAS, eps=1e-12):
         from torch import nn
         loss = nn.BCEWithLogitsLoss()
         adam = dict(betas=betas, eps=eps)
-        trainer_D = torch.optim.Adam(net_D.parameters(), lr=LR_D, **adam)
-        trainer_Q = torch.optim.Adam(net_Q[1].parameters(), lr=LR_Q, **adam)
+        trainer_D = torch.optim.Adam([*net_D.parameters(), *net_Q[1].parameters()],
+                                     lr=LR_D, **adam)
         trainer_G = torch.optim.Adam(net_G.parameters(), lr=LR_G, **adam)
         X, Z = torch.as_tensor(X), torch.as_tensor(Z)
         c_cat, c_cont = torch.as_tensor(c_cat), torch.as_tensor(c_cont)
@@ -209,10 +209,9 @@ def train(fw, betas=BETAS, eps=1e-12):
         loss = keras.losses.BinaryCrossentropy(from_logits=True)
         adam = dict(beta_1=betas[0], beta_2=betas[1], epsilon=eps)
         trainer_D = keras.optimizers.Adam(learning_rate=LR_D, **adam)
-        trainer_Q = keras.optimizers.Adam(learning_rate=LR_Q, **adam)
         trainer_G = keras.optimizers.Adam(learning_rate=LR_G, **adam)
-        trainer_D.build(net_D.trainable_variables)  # slots outside the compiled steps
-        trainer_Q.build(net_Q.layers[1].trainable_variables)
+        # slots outside the compiled steps
+        trainer_D.build(net_D.trainable_variables + net_Q.layers[1].trainable_variables)
         trainer_G.build(net_G.trainable_variables)
         X, Z = tf.constant(X.transpose(0, 2, 3, 1)), tf.constant(Z)
         c_cat, c_cont = tf.constant(c_cat, dtype=tf.int32), tf.constant(c_cont)
@@ -222,9 +221,8 @@ def train(fw, betas=BETAS, eps=1e-12):
         from mxnet import gluon, nd
         loss = gluon.loss.SigmoidBCELoss()
         adam = dict(beta1=betas[0], beta2=betas[1], epsilon=eps)
-        trainer_D = gluon.Trainer(net_D.collect_params(), "adam", dict(adam, learning_rate=LR_D))
-        trainer_Q = gluon.Trainer(net_Q[1].collect_params(), "adam",
-                                  dict(adam, learning_rate=LR_Q))
+        D_and_Q = [*net_D.collect_params().values(), *net_Q[1].collect_params().values()]
+        trainer_D = gluon.Trainer(D_and_Q, "adam", dict(adam, learning_rate=LR_D))
         trainer_G = gluon.Trainer(net_G.collect_params(), "adam", dict(adam, learning_rate=LR_G))
         X, Z = nd.array(X), nd.array(Z)
         c_cat, c_cont = nd.array(c_cat, dtype="int32"), nd.array(c_cont)
@@ -232,10 +230,11 @@ def train(fw, betas=BETAS, eps=1e-12):
         def scalar(x):
             return float(x.asscalar())
     losses = []
-    for _ in range(ITERATIONS):  # as in the chapter: D's step, then G's and Q's on the same Z
-        loss_D = ge.update_D(X, Z, net_D, net_G, loss, trainer_D)
-        loss_G, loss_I = ge.update_info_GQ(Z, c_cat, c_cont, net_D, net_Q, net_G, loss,
-                                           trainer_G, trainer_Q, *lambdas)
+    for _ in range(ITERATIONS):  # as in the chapter: D's and Q's step, then G's, same Z
+        loss_D = ge.update_info_D(X, Z, c_cat, c_cont, net_D, net_Q, net_G, loss,
+                                  trainer_D, *lambdas)
+        loss_G, loss_I = ge.update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss,
+                                          trainer_G, *lambdas)
         losses += [scalar(loss_D), scalar(loss_G), scalar(loss_I)]
     return np.array(losses), canonical_weights(fw, nets)
 
