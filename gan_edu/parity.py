@@ -30,14 +30,40 @@ test moves weights into a Keras network with
 and back with `to="NCHW"` after `get_weights`. The networks themselves are not
 changed: each framework keeps its own layout.
 
+The rest of the module holds what a comparison needs besides the weights:
+
+- the kind of every array (`weight_kinds`: kernel, bias, batch norm's gamma, beta,
+  running mean and variance), so that trainable weights and running statistics can be
+  told apart in any framework;
+- the two real differences between the frameworks' algorithms, as exact rules:
+  `adam_epsilon` (where Adam adds its epsilon) and `running_statistics` (how batch
+  norm keeps its running averages);
+- small adapters that run a network or a training step of the library in each
+  framework's own idiom (`as_tensor`, `as_numpy`, `forward`, `bce_loss`, `optimiser`,
+  `adam_moments`, ...). The data and the results are numpy arrays in PyTorch's layout.
+
 Each framework is imported inside the functions, so that this module imports, and
 its users can skip a comparison, where a framework is not installed.
 """
 
+import contextlib
+import importlib
+import itertools
+import logging
+import math
+
 import numpy as np
 
-__all__ = ["get_weights", "set_weights", "max_relative_error", "channels_last",
-           "channels_first", "reorder_flattened"]
+__all__ = ["FRAMEWORKS", "PAIRS", "get_weights", "set_weights", "max_relative_error",
+           "channels_last", "channels_first", "reorder_flattened", "weight_kinds",
+           "weight_objects", "adam_epsilon", "adam_update", "running_statistics",
+           "BatchStatistics", "library", "as_tensor", "as_numpy", "forward", "scalar",
+           "bce_loss", "optimiser", "match_adam_epsilon", "adam_moments", "without_dropout",
+           "quiet"]
+
+FRAMEWORKS = ("pytorch", "tensorflow", "mxnet")
+PAIRS = tuple(itertools.combinations(FRAMEWORKS, 2))
+MODULES = {"pytorch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet"}
 
 
 def _check(framework):
@@ -170,3 +196,323 @@ def reorder_flattened(arrays, where, chw, to="NHWC"):
     for index, axis in where:
         arrays[index] = move(arrays[index], chw, axis)
     return arrays
+
+
+# ---- what each array is ----------------------------------------------------------------
+
+# The last part of an array's name in each framework, and the kind of weight it holds.
+_KINDS = {"running_mean": "mean", "moving_mean": "mean", "running_var": "var",
+          "moving_variance": "var", "gamma": "gamma", "beta": "beta", "weight": "kernel",
+          "kernel": "kernel", "bias": "bias"}
+TRAINED = ("kernel", "bias", "gamma", "beta")   # the other kinds are running statistics
+
+
+def _kind(name):
+    # Longest names first: "running_var" before "var"-like endings of other names.
+    for ending in sorted(_KINDS, key=len, reverse=True):
+        if name.endswith(ending):
+            return _KINDS[ending]
+    raise ValueError(f"no known kind of weight ends the name {name!r}")
+
+
+def weight_kinds(net, framework):
+    """What each array of `get_weights(net, framework)` is, in the same order.
+
+    'kernel' and 'bias' of a dense or convolution layer; batch norm's 'gamma', 'beta'
+    (trained) and 'mean', 'var' (its running statistics, not trained).
+    """
+    _check(framework)
+    if framework == "pytorch":
+        from torch import nn
+        norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+        kinds = []
+        for name in net.state_dict():
+            if name.endswith("num_batches_tracked"):
+                continue
+            owner, _, leaf = name.rpartition(".")
+            if isinstance(net.get_submodule(owner), norms):  # PyTorch's gamma is "weight"
+                leaf = {"weight": "gamma", "bias": "beta"}.get(leaf, leaf)
+            kinds.append(_kind(leaf))
+        return kinds
+    if framework == "tensorflow":
+        return [_kind(v.path.rsplit("/", 1)[-1]) for v in _keras_variables(net)]
+    return [_kind(name) for name in net.collect_params()]
+
+
+def weight_objects(net, framework):
+    """The parameters (or variables) behind `get_weights(net, framework)`, in its order.
+
+    Two networks that share a part (InfoGAN's D and Q share a body) share these objects.
+    """
+    _check(framework)
+    if framework == "pytorch":
+        return [t for name, t in net.state_dict(keep_vars=True).items()
+                if not name.endswith("num_batches_tracked")]
+    if framework == "tensorflow":
+        return _keras_variables(net)
+    return list(net.collect_params().values())
+
+
+# ---- the two real differences, as exact rules --------------------------------------------
+
+def adam_epsilon(eps, beta_2, step):
+    """PyTorch's Adam epsilon that makes its step number `step` Keras' and MXNet's.
+
+    PyTorch divides by sqrt(v_hat) + eps, where v_hat = v / (1 - beta_2^t) is the
+    bias-corrected second moment. Keras and MXNet divide by sqrt(v) + eps and correct
+    the step size instead, which is the same as sqrt(v_hat) + eps / sqrt(1 - beta_2^t).
+    """
+    return eps / math.sqrt(1 - beta_2 ** step)
+
+
+def adam_update(first, second, lr, adam, step):
+    """The change that Adam's step number `step` made to weights whose two moments are
+    now `first` and `second` (in float64).
+
+    Keras' and MXNet's form, lr sqrt(1 - beta_2^t) / (1 - beta_1^t) m / (sqrt(v) + eps),
+    which is PyTorch's with `adam_epsilon`. After one step m = (1 - beta_1) g and
+    v = (1 - beta_2) g^2, and the change is -lr g / (|g| + eps / sqrt(1 - beta_2)):
+    about lr whatever the gradient's size, and steep in g where |g| is near 3e-7.
+    """
+    (beta_1, beta_2), eps = adam["betas"], adam["eps"]
+    m, v = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
+    return -lr * math.sqrt(1 - beta_2 ** step) / (1 - beta_1 ** step) * m / (np.sqrt(v) + eps)
+
+
+class BatchStatistics:
+    """One training-mode call of a batch norm: the statistics it folds into its averages.
+
+    `mean` and `var` are the batch's mean and biased variance per feature, `count` the
+    number of values per feature (batch size times height times width), `backward` the
+    rank of the call in the backward passes that went through it (None if none did).
+    """
+
+    def __init__(self, mean, var, count, backward=None):
+        self.mean, self.var, self.count, self.backward = mean, var, count, backward
+
+
+def running_statistics(mean, var, calls, framework, momentum=0.1):
+    """Batch norm's running mean and variance after `calls`, by `framework`'s own rule.
+
+    Every framework moves the averages a fraction `momentum` (PyTorch's convention; Keras
+    and Gluon write 1 - momentum) towards each batch's statistics, but:
+
+    - PyTorch folds in every training-mode call, in the order of the forward passes, and
+      the *unbiased* batch variance, var * n / (n - 1);
+    - Keras folds in every training-mode call, in forward order, the biased variance;
+    - MXNet (Gluon) updates them in the *backward* pass: only calls that a gradient
+      flows back through count (not a generator called for a detached batch), in the
+      order the backward passes reach them; the biased variance.
+    """
+    _check(framework)
+    if framework == "mxnet":
+        calls = sorted((c for c in calls if c.backward is not None), key=lambda c: c.backward)
+    mean, var = np.array(mean, dtype=np.float64), np.array(var, dtype=np.float64)
+    for c in calls:
+        batch_var = c.var * c.count / (c.count - 1) if framework == "pytorch" else c.var
+        mean = (1 - momentum) * mean + momentum * c.mean
+        var = (1 - momentum) * var + momentum * batch_var
+    return mean, var
+
+
+# ---- each framework in its own idiom --------------------------------------------------------
+
+def library(framework):
+    """The book's library module of `framework`: gan_edu.torch, .tensorflow or .mxnet."""
+    _check(framework)
+    return importlib.import_module(f"gan_edu.{MODULES[framework]}")
+
+
+def as_tensor(framework, array):
+    """A numpy array as a tensor of `framework`: float32, or integer class labels.
+
+    Images (4-D arrays, PyTorch's NCHW) become NHWC for Keras. A 0-d array (a setting
+    such as InfoGAN's lambda) stays a Python float, but for TensorFlow becomes a tensor,
+    as the chapters pass it: a compiled step would be traced anew for every new float.
+    """
+    array = np.asarray(array)
+    if array.ndim == 0 and framework != "tensorflow":
+        return float(array)
+    if framework == "tensorflow" and array.ndim == 4:
+        array = array.transpose(0, 2, 3, 1)
+    labels = np.issubdtype(array.dtype, np.integer)
+    array = np.ascontiguousarray(array, dtype=np.int64 if labels else np.float32)
+    if framework == "pytorch":
+        import torch
+        return torch.as_tensor(array)
+    if framework == "tensorflow":
+        import tensorflow as tf
+        return tf.constant(array, dtype=tf.int32 if labels else tf.float32)
+    from mxnet import nd
+    return nd.array(array, dtype="int32" if labels else "float32")
+
+
+def as_numpy(framework, tensor):
+    """A tensor of `framework` as numpy; Keras images (NHWC) become NCHW."""
+    if framework == "pytorch":
+        array = tensor.detach().cpu().numpy()
+    elif framework == "tensorflow":
+        array = np.asarray(tensor)
+        if array.ndim == 4:
+            array = array.transpose(0, 3, 1, 2)
+    else:
+        array = tensor.asnumpy()
+    return array
+
+
+def scalar(framework, value):
+    """A loss as a Python float."""
+    return float(value.asscalar()) if framework == "mxnet" else float(value)
+
+
+def forward(framework, net, inputs, training):
+    """`net` applied to `inputs` (numpy arrays), in training or inference mode, as numpy.
+
+    Training mode uses the batch's statistics in batch norm (and dropout, which the
+    comparisons switch off); inference mode the running statistics.
+    """
+    tensors = [as_tensor(framework, x) for x in inputs]
+    if framework == "pytorch":
+        import torch
+        net.train(training)
+        with torch.no_grad():
+            return as_numpy(framework, net(*tensors))
+    if framework == "tensorflow":  # a Keras model with several inputs takes a list
+        return as_numpy(framework, net(tensors if len(tensors) > 1 else tensors[0],
+                                       training=training))
+    from mxnet import autograd
+    with autograd.train_mode() if training else autograd.predict_mode():
+        return as_numpy(framework, net(*tensors))
+
+
+def bce_loss(framework):
+    """Binary cross-entropy on a logit, as the chapters use it."""
+    if framework == "pytorch":
+        from torch import nn
+        return nn.BCEWithLogitsLoss()
+    if framework == "tensorflow":
+        import keras
+        return keras.losses.BinaryCrossentropy(from_logits=True)
+    from mxnet import gluon
+    return gluon.loss.SigmoidBCELoss()
+
+
+def _trained_variables(framework, nets):
+    if framework == "pytorch":
+        return [p for net in nets for p in net.parameters()]
+    if framework == "tensorflow":
+        return [v for net in nets for v in net.trainable_variables]
+    return [p for net in nets for p in net.collect_params().values() if p.grad_req != "null"]
+
+
+def optimiser(framework, nets, lr, adam=None):
+    """An optimiser of the weights of `nets` (a list): Adam, or plain SGD if `adam` is None.
+
+    `adam` is dict(betas=(beta_1, beta_2), eps=eps), every setting explicit, passed as each
+    framework spells it. PyTorch's epsilon goes where Keras and MXNet put theirs only
+    through `match_adam_epsilon`, before each step.
+    """
+    params = _trained_variables(framework, nets)
+    if framework == "pytorch":
+        import torch
+        if adam is None:
+            return torch.optim.SGD(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, betas=adam["betas"], eps=adam["eps"])
+    if framework == "tensorflow":
+        import keras
+        if adam is None:
+            trainer = keras.optimizers.SGD(learning_rate=lr)
+        else:
+            (beta_1, beta_2), eps = adam["betas"], adam["eps"]
+            trainer = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2,
+                                            epsilon=eps)
+        # The library's steps are tf.functions shared by the whole process: an optimiser
+        # that made its slots inside one would work for the first trace only.
+        trainer.build(params)
+        return trainer
+    from mxnet import gluon
+    if adam is None:
+        return gluon.Trainer(params, "sgd", dict(learning_rate=lr))
+    (beta_1, beta_2), eps = adam["betas"], adam["eps"]
+    return gluon.Trainer(params, "adam", dict(learning_rate=lr, beta1=beta_1, beta2=beta_2,
+                                              epsilon=eps))
+
+
+def match_adam_epsilon(framework, trainer, adam, step):
+    """Before step number `step`: give PyTorch's Adam the epsilon of Keras and MXNet."""
+    if framework == "pytorch" and adam is not None:
+        for group in trainer.param_groups:
+            group["eps"] = adam_epsilon(adam["eps"], adam["betas"][1], step)
+
+
+def adam_moments(framework, trainer, net):
+    """Adam's first and second moments of `net`'s weights, aligned with `get_weights`.
+
+    Two lists in PyTorch's layout, None where an array is not trained. After one step
+    they are (1 - beta_1) g and (1 - beta_2) g^2: the gradient each framework computed.
+    """
+    _check(framework)
+    first, second = [], []
+    if framework == "pytorch":
+        for t in weight_objects(net, framework):
+            state = trainer.state.get(t) if t.requires_grad else None
+            first.append(None if state is None else state["exp_avg"].numpy().copy())
+            second.append(None if state is None else state["exp_avg_sq"].numpy().copy())
+    elif framework == "tensorflow":
+        for v in _keras_variables(net):
+            if not v.trainable:
+                first.append(None), second.append(None)
+                continue
+            # Keras 3 keeps Adam's slots in these lists, one entry per trained variable.
+            i = trainer._get_variable_index(v)
+            for moments, slots in ((first, trainer._momentums), (second, trainer._velocities)):
+                a = np.asarray(slots[i].numpy())
+                moments.append(a.transpose(_keras_permutation(a.ndim)) if _is_kernel(v) else a)
+    else:
+        # Gluon keeps a (mean, variance) pair per parameter, by its index in the trainer.
+        states = trainer._updaters[0].states
+        for p in net.collect_params().values():
+            i = trainer._params.index(p) if p in trainer._params else None
+            state = states.get(i)
+            first.append(None if state is None else state[0].asnumpy())
+            second.append(None if state is None else state[1].asnumpy())
+    return first, second
+
+
+def without_dropout(framework, net):
+    """`net` with every dropout rate set to 0 (before its first call: MXNet's graph)."""
+    if framework == "pytorch":
+        from torch import nn
+        for module in net.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = 0.0
+    elif framework == "tensorflow":
+        import keras
+        layers = [net]
+        while layers:  # a model's layers, and theirs
+            layer = layers.pop()
+            if isinstance(layer, keras.layers.Dropout):
+                layer.rate = 0.0
+            layers += getattr(layer, "layers", [])
+    else:
+        from mxnet.gluon import nn
+        blocks = [net]
+        while blocks:
+            block = blocks.pop()
+            if isinstance(block, nn.Dropout):
+                block._rate = 0.0
+            blocks += list(block._children.values())
+    return net
+
+
+@contextlib.contextmanager
+def quiet():
+    """Keep TensorFlow's Python logger quiet: a comparison traces the library's steps anew
+    for every new network, which TensorFlow would report as frequent retracing."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
