@@ -336,13 +336,6 @@ def info_nets(latent_dim=74, conv=(32, 64), fc=256, q_hidden=128, num_outputs=12
 
 
 # Defined in chapters/05_infogan.md
-def info_init(net):
-    """N(0, 0.02^2) weights and zero biases (DCGAN's rule); batch norm starts as identity."""
-    # Gluon's initialisers leave biases at 0, batch norm's gamma at 1 and beta at 0.
-    net.initialize(init.Normal(0.02), force_reinit=True)
-
-
-# Defined in chapters/05_infogan.md
 def info_inputs(batch_size, noise_dim=62, num_classes=10, num_cont=2, ctx=None):
     """(G's input, c_cat, c_cont): z ~ N(0, I), c_cat uniform, c_cont ~ U(-1, 1)."""
     ctx = ctx or mx.cpu()

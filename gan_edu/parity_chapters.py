@@ -301,7 +301,7 @@ def _chapter5(framework):
     net_G, net_D, net_Q = ge.info_nets(s["latent_dim"], s["conv"], s["fc"], s["q_hidden"],
                                        s["num_classes"] + s["num_cont"], s["slope"])
     for net in (net_D, net_Q, net_G):
-        initialised(framework, ge.info_init, net)
+        ge.init_dcgan(net)   # chapter 3's, as chapter 5 trains them
     Q_head = net_Q.layers[1] if framework == "tensorflow" else net_Q[1]  # D's optimiser trains it
     nets = {"info_G": net_G, "info_D": net_D, "info_Q": net_Q, "info_Q_head": Q_head}
     return hybridized(framework, nets)   # not static_alloc: the chapter says why

@@ -322,21 +322,6 @@ def info_nets(latent_dim=74, conv=(32, 64), fc=256, q_hidden=128, num_outputs=12
 
 
 # Defined in chapters/05_infogan.md
-def info_init(net):
-    """N(0, 0.02^2) weights and zero biases (DCGAN's rule); batch norm starts as identity."""
-    for layer in net.layers:
-        if isinstance(layer, keras.Model):  # a model inside a model: the shared body
-            info_init(layer)
-        elif isinstance(layer, keras.layers.BatchNormalization):
-            layer.gamma.assign(tf.ones_like(layer.gamma))
-            layer.beta.assign(tf.zeros_like(layer.beta))
-        elif hasattr(layer, "kernel"):
-            layer.kernel.assign(tf.random.normal(layer.kernel.shape, 0.0, 0.02))
-            if layer.bias is not None:
-                layer.bias.assign(tf.zeros_like(layer.bias))
-
-
-# Defined in chapters/05_infogan.md
 def info_inputs(batch_size, noise_dim=62, num_classes=10, num_cont=2):
     """(G's input, c_cat, c_cont): z ~ N(0, I), c_cat uniform, c_cont ~ U(-1, 1)."""
     noise = tf.random.normal((batch_size, noise_dim))

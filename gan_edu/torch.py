@@ -175,17 +175,6 @@ def init_dcgan(net):
 
 
 # Defined in chapters/04_conditional_gan.md
-def cgan_init(module):
-    """DCGAN's initialisation: N(0, 0.02) weights, zero biases; BN starts at (1, 0)."""
-    if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-        nn.init.ones_(module.weight)
-        nn.init.zeros_(module.bias)
-
-
 class CganGenerator(nn.Module):
     """G(z, y): the one-hot label joined to the noise at the input."""
 
@@ -222,15 +211,13 @@ class CganDiscriminator(nn.Module):
 def cgan_G(latent_dim, num_classes=10, nf=32):
     """The chapter's conditional generator, initialised."""
     net = CganGenerator(latent_dim, num_classes, nf)
-    net.apply(cgan_init)
-    return net
+    return init_dcgan(net)
 
 
 def cgan_D(num_classes=10, nf=32):
     """The chapter's conditional discriminator, initialised."""
     net = CganDiscriminator(num_classes, nf)
-    net.apply(cgan_init)
-    return net
+    return init_dcgan(net)
 
 
 # Defined in chapters/04_conditional_gan.md
@@ -302,18 +289,6 @@ def info_nets(latent_dim=74, conv=(32, 64), fc=256, q_hidden=128, num_outputs=12
     net_D = nn.Sequential(body, info_D_head(fc))
     net_Q = nn.Sequential(body, info_Q_head(fc, q_hidden, num_outputs, slope))
     return info_G(latent_dim, conv, fc), net_D, net_Q
-
-
-# Defined in chapters/05_infogan.md
-def info_init(module):
-    """N(0, 0.02^2) weights and zero biases (DCGAN's rule); batch norm starts as identity."""
-    if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-        nn.init.ones_(module.weight)
-        nn.init.zeros_(module.bias)
 
 
 # Defined in chapters/05_infogan.md

@@ -1,8 +1,9 @@
 """Chapter 5's InfoGAN is the same algorithm in PyTorch, TensorFlow and MXNet.
 
-The library's own builders (`info_nets`: G, and D and Q sharing one body), initialiser
-(`info_init`) and steps (`update_info_D`, which trains the body and both heads on D's
-loss plus L_I, and `update_info_G`) at the chapter's widths; what is compared, and how,
+The library's own builders (`info_nets`: G, and D and Q sharing one body), the
+initialiser the chapter uses (chapter 3's `init_dcgan`) and steps (`update_info_D`, which
+trains the body and both heads on D's loss plus L_I, and `update_info_G`) at the
+chapter's widths; what is compared, and how,
 is in gan_edu.parity_chapters and gan_edu.parity_table; the checks are parity_checks.py's.
 Keras is channels-last: the generator's dense layer before its reshape and the body's
 dense layer after its flatten hold their weights in another order there.
