@@ -215,22 +215,23 @@ class CganGenerator(nn.HybridBlock):
 
 
 class CganDiscriminator(nn.HybridBlock):
-    """D(x, y): the label as constant one-hot maps stacked with the image's channel."""
+    """D(x, y): a label-free logit plus the projection of the features on y's embedding."""
 
     def __init__(self, num_classes=10, nf=32, **kwargs):
         super().__init__(**kwargs)
-        self.net = nn.HybridSequential()
-        self.net.add(
-            nn.Conv2D(nf, 4, 2, 1, in_channels=1 + num_classes),         # (nf, 14, 14)
+        self.body = nn.HybridSequential()
+        self.body.add(
+            nn.Conv2D(nf, 4, 2, 1, in_channels=1),                       # (nf, 14, 14)
             nn.LeakyReLU(0.2),
             nn.Conv2D(2 * nf, 4, 2, 1, use_bias=False, in_channels=nf),  # (2nf, 7, 7)
             nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=2 * nf),
-            nn.LeakyReLU(0.2),
-            nn.Dense(1, in_units=2 * nf * 7 * 7))                        # flattens; logit
+            nn.LeakyReLU(0.2), nn.Flatten())                             # features phi(x)
+        self.embed = nn.Dense(2 * nf * 7 * 7, use_bias=False, in_units=num_classes)
+        self.out = nn.Dense(1, in_units=2 * nf * 7 * 7)
 
     def hybrid_forward(self, F, X, Y):
-        maps = F.tile(Y.reshape((0, 0, 1, 1)), reps=(1, 1, 28, 28))
-        return self.net(F.concat(X, maps, dim=1))
+        features = self.body(X)
+        return self.out(features) + F.sum(self.embed(Y) * features, axis=1, keepdims=True)
 
 
 def cgan_G(latent_dim, num_classes=10, nf=32):

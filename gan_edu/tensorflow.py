@@ -220,19 +220,21 @@ def cgan_G(latent_dim, num_classes=10, nf=32):
 
 
 def cgan_D(num_classes=10, nf=32):
-    """D(x, y): the label as constant one-hot maps stacked with the image's channel."""
+    """D(x, y): a label-free logit plus the projection of the features on y's embedding."""
     init = keras.initializers.RandomNormal(0.0, 0.02)
     X, Y = keras.Input((28, 28, 1)), keras.Input((num_classes,))
-    maps = keras.layers.UpSampling2D(28)(keras.layers.Reshape((1, 1, num_classes))(Y))
-    h = keras.layers.Concatenate()([X, maps])                        # (28, 28, 11)
-    h = keras.layers.Conv2D(nf, 4, strides=2, padding="same", kernel_initializer=init)(h)
+    h = keras.layers.Conv2D(nf, 4, strides=2, padding="same", kernel_initializer=init)(X)
     h = keras.layers.LeakyReLU(negative_slope=0.2)(h)                # (14, 14, nf)
     h = keras.layers.Conv2D(2 * nf, 4, strides=2, padding="same", use_bias=False,
                             kernel_initializer=init)(h)              # (7, 7, 2nf)
     h = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(h)
     h = keras.layers.LeakyReLU(negative_slope=0.2)(h)
-    h = keras.layers.Flatten()(keras.layers.Permute((3, 1, 2))(h))   # (C, H, W) order
-    return keras.Model([X, Y], keras.layers.Dense(1, kernel_initializer=init)(h))
+    features = keras.layers.Flatten()(keras.layers.Permute((3, 1, 2))(h))  # (C, H, W)
+    logit = keras.layers.Dense(1, kernel_initializer=init)(features)
+    embedding = keras.layers.Dense(2 * nf * 7 * 7, use_bias=False,
+                                   kernel_initializer=init)(Y)
+    projection = keras.layers.Dot(axes=1)([embedding, features])
+    return keras.Model([X, Y], keras.layers.Add()([logit, projection]))
 
 
 # Defined in chapters/04_conditional_gan.md

@@ -193,19 +193,21 @@ class CganGenerator(nn.Module):
 
 
 class CganDiscriminator(nn.Module):
-    """D(x, y): the label as constant one-hot maps stacked with the image's channel."""
+    """D(x, y): a label-free logit plus the projection of the features on y's embedding."""
 
     def __init__(self, num_classes=10, nf=32):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(1 + num_classes, nf, 4, 2, 1), nn.LeakyReLU(0.2),  # (nf, 14, 14)
-            nn.Conv2d(nf, 2 * nf, 4, 2, 1, bias=False),                  # (2nf, 7, 7)
-            nn.BatchNorm2d(2 * nf), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(2 * nf * 7 * 7, 1))                  # logit
+        self.body = nn.Sequential(
+            nn.Conv2d(1, nf, 4, 2, 1), nn.LeakyReLU(0.2),             # (nf, 14, 14)
+            nn.Conv2d(nf, 2 * nf, 4, 2, 1, bias=False),               # (2nf, 7, 7)
+            nn.BatchNorm2d(2 * nf), nn.LeakyReLU(0.2), nn.Flatten())  # features phi(x)
+        # A dense layer without bias on a one-hot y picks one row: the label's embedding.
+        self.embed = nn.Linear(num_classes, 2 * nf * 7 * 7, bias=False)
+        self.out = nn.Linear(2 * nf * 7 * 7, 1)                       # label-free logit
 
     def forward(self, X, Y):
-        maps = Y[:, :, None, None].expand(-1, -1, X.shape[2], X.shape[3])
-        return self.net(torch.cat([X, maps], dim=1))
+        features = self.body(X)
+        return self.out(features) + (self.embed(Y) * features).sum(dim=1, keepdim=True)
 
 
 def cgan_G(latent_dim, num_classes=10, nf=32):

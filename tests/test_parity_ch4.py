@@ -24,11 +24,12 @@ CHAPTER = 4
 
 def test_the_networks_have_the_chapters_parameters(table):
     # G: dense 110 -> 3136, BN 3136, transposed conv 64 -> 32, BN 32, transposed conv 32 -> 1
-    # D: conv 11 -> 32 (+ bias), conv 32 -> 64, BN 64, dense 3136 -> 1 (+ bias)
+    # D: conv 1 -> 32 (+ bias), conv 32 -> 64, BN 64, label embedding 10 -> 3136,
+    #    dense 3136 -> 1 (+ bias)
     assert table.nets["cgan_G"].counts["pytorch"] == \
         110 * 3136 + 2 * 3136 + 64 * 32 * 16 + 2 * 32 + 32 * 16 + 1
     assert table.nets["cgan_D"].counts["pytorch"] == \
-        11 * 32 * 16 + 32 + 32 * 64 * 16 + 2 * 64 + 3136 + 1
+        1 * 32 * 16 + 32 + 32 * 64 * 16 + 2 * 64 + 10 * 3136 + 3136 + 1
 
 
 def test_the_label_changes_the_outputs():
