@@ -385,3 +385,193 @@ def update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G,
     total.backward()
     trainer_G.step(Z.shape[0])
     return loss_G.mean(), loss_I.mean()
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def batch_norm(channels):
+    """Batch norm with PyTorch's momentum (Gluon counts it the other way) and epsilon."""
+    return nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=channels)
+
+
+class CycleResidual(nn.HybridBlock):
+    """x + F(x), F = conv-norm-ReLU(-dropout)-conv-norm: the residual block of cycle_G."""
+
+    def __init__(self, channels, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.body = nn.HybridSequential()
+        self.body.add(nn.Conv2D(channels, 3, 1, 1, use_bias=False, in_channels=channels),
+                      batch_norm(channels), nn.Activation("relu"))
+        if dropout:
+            self.body.add(nn.Dropout(dropout))
+        self.body.add(nn.Conv2D(channels, 3, 1, 1, use_bias=False, in_channels=channels),
+                      batch_norm(channels))
+
+    def hybrid_forward(self, F, X):
+        return X + self.body(X)
+
+
+class Upsample(nn.HybridBlock):
+    """Nearest-neighbour upsampling by a factor of 2."""
+
+    def hybrid_forward(self, F, X):
+        return F.UpSampling(X, scale=2, sample_type="nearest")
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def cycle_encoder(channels):
+    """28x28 image -> (2c, 14, 14) features: a 3x3 conv, then a strided 4x4 conv."""
+    c = channels
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(c, 3, 1, 1, use_bias=False, in_channels=1),            # (c, 28, 28)
+            batch_norm(c), nn.Activation("relu"),
+            nn.Conv2D(2 * c, 4, 2, 1, use_bias=False, in_channels=c),        # (2c, 14, 14)
+            batch_norm(2 * c), nn.Activation("relu"))
+    return net
+
+
+def cycle_upsample(channels):
+    """(2c, 14, 14) -> (c, 28, 28): nearest-neighbour upsampling, then a 3x3 conv."""
+    c = channels
+    net = nn.HybridSequential()
+    net.add(Upsample(),                                                      # (2c, 28, 28)
+            nn.Conv2D(c, 3, 1, 1, use_bias=False, in_channels=2 * c),
+            batch_norm(c), nn.Activation("relu"))
+    return net
+
+
+def cycle_G(channels=16, num_res=2, dropout=0.0):
+    """Encoder, residual blocks, decoder: a 28x28 image in [-1, 1] to another one."""
+    net = nn.HybridSequential()
+    net.add(cycle_encoder(channels))                                         # (2c, 14, 14)
+    for _ in range(num_res):
+        net.add(CycleResidual(2 * channels, dropout))
+    net.add(cycle_upsample(channels),                                        # (c, 28, 28)
+            nn.Conv2D(1, 3, 1, 1, in_channels=channels), nn.Activation("tanh"))  # (1, 28, 28)
+    return net
+
+
+class DualUNet(nn.HybridBlock):
+    """cycle_G's layers plus a U-Net skip: the first features join the decoder's output."""
+
+    def __init__(self, channels=16, num_res=2, dropout=0.2, **kwargs):
+        super().__init__(**kwargs)
+        c = channels
+        self.encode = nn.HybridSequential()
+        self.encode.add(nn.Conv2D(c, 3, 1, 1, use_bias=False, in_channels=1),  # (c, 28, 28)
+                        batch_norm(c), nn.Activation("relu"))
+        self.body = nn.HybridSequential()
+        self.body.add(nn.Conv2D(2 * c, 4, 2, 1, use_bias=False, in_channels=c),  # (2c, 14, 14)
+                      batch_norm(2 * c), nn.Activation("relu"))
+        for _ in range(num_res):
+            self.body.add(CycleResidual(2 * c, dropout))
+        self.body.add(cycle_upsample(c))                                         # (c, 28, 28)
+        self.decode = nn.HybridSequential()
+        self.decode.add(nn.Conv2D(1, 3, 1, 1, in_channels=2 * c),                # (1, 28, 28)
+                        nn.Activation("tanh"))
+
+    def hybrid_forward(self, F, X):
+        E = self.encode(X)
+        return self.decode(F.concat(E, self.body(E), dim=1))  # skip: (2c, 28, 28)
+
+
+def dual_G(channels=16, num_res=2, dropout=0.2):
+    """DualGAN's generator: a small U-Net with dropout in its residual blocks."""
+    return DualUNet(channels, num_res, dropout)
+
+
+def patch_D(channels=16, norm=True):
+    """A 28x28 image to a 7x7 grid of scores, one per 18x18 patch (no sigmoid)."""
+    c = channels
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(c, 4, 2, 1, in_channels=1), nn.LeakyReLU(0.2),        # (c, 14, 14)
+            nn.Conv2D(2 * c, 4, 2, 1, use_bias=not norm, in_channels=c))   # (2c, 7, 7)
+    if norm:
+        net.add(batch_norm(2 * c))
+    net.add(nn.LeakyReLU(0.2),
+            nn.Conv2D(1, 3, 1, 1, in_channels=2 * c))                      # (1, 7, 7)
+    return net
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+class ImageBuffer:
+    """CycleGAN's history of generated images; random draws from a numpy generator."""
+
+    def __init__(self, size, rng):
+        self.size, self.rng, self.images = size, rng, []
+
+    def query(self, images):
+        out = []
+        for image in images:
+            if len(self.images) < self.size:   # filling up: keep it and show it
+                self.images.append(image)
+                out.append(image)
+            elif self.rng.random() < 0.5:      # show an older image, keep the new one
+                i = int(self.rng.integers(self.size))
+                out.append(self.images[i])
+                self.images[i] = image
+            else:
+                out.append(image)
+        return nd.stack(*out)
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def update_cycle_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_cycle,
+                   lambda_identity):
+    """One step of both generators on CycleGAN's loss; returns it and the translations."""
+    with autograd.record():
+        fake_B, fake_A = G_AB(real_A), G_BA(real_B)
+        loss_gan = ((D_B(fake_B) - 1) ** 2).mean() + ((D_A(fake_A) - 1) ** 2).mean()
+        loss_cycle = ((G_BA(fake_B) - real_A).abs().mean()
+                      + (G_AB(fake_A) - real_B).abs().mean())
+        loss_identity = ((G_AB(real_B) - real_B).abs().mean()
+                         + (G_BA(real_A) - real_A).abs().mean())
+        loss_G = loss_gan + lambda_cycle * loss_cycle + lambda_identity * loss_identity
+    loss_G.backward()
+    trainer_G.step(1)  # the loss is a mean already
+    return loss_G, fake_A.detach(), fake_B.detach()
+
+
+def update_cycle_D(real_A, real_B, fake_A, fake_B, D_A, D_B, trainer_D):
+    """One least-squares step of both discriminators: real to 1, translated to 0."""
+    with autograd.record():
+        loss_D = 0.5 * (((D_A(real_A) - 1) ** 2).mean() + (D_A(fake_A) ** 2).mean()
+                        + ((D_B(real_B) - 1) ** 2).mean() + (D_B(fake_B) ** 2).mean())
+    loss_D.backward()
+    trainer_D.step(1)
+    return loss_D
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def update_dual_D(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_D, clip):
+    """One step of both Wasserstein critics, then clip their weights into [-clip, clip]."""
+    with autograd.train_mode():  # dropout on, no gradient recorded
+        fake_B, fake_A = G_AB(real_A), G_BA(real_B)
+    with autograd.record():
+        loss_D = (D_A(fake_A).mean() - D_A(real_A).mean()
+                  + D_B(fake_B).mean() - D_B(real_B).mean())
+    loss_D.backward()
+    trainer_D.step(1)
+    for net in (D_A, D_B):
+        for param in net.collect_params().values():
+            param.set_data(param.data().clip(-clip, clip))
+    return loss_D
+
+
+def update_dual_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_rec):
+    """One step of both generators: fool the critics and reconstruct the input."""
+    with autograd.record():
+        fake_B, fake_A = G_AB(real_A), G_BA(real_B)
+        loss_rec = ((G_BA(fake_B) - real_A).abs().mean()
+                    + (G_AB(fake_A) - real_B).abs().mean())
+        loss_G = -D_B(fake_B).mean() - D_A(fake_A).mean() + lambda_rec * loss_rec
+    loss_G.backward()
+    trainer_G.step(1)
+    return loss_G
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def translate(net, X, batch_size=500):
+    """net(X) in inference mode, in batches, as a numpy array."""
+    ctx = list(net.collect_params().values())[0].list_ctx()[0]
+    return nd.concat(*[net(nd.array(X[i:i + batch_size], ctx=ctx))
+                       for i in range(0, len(X), batch_size)], dim=0).asnumpy()

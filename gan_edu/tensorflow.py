@@ -378,3 +378,164 @@ def update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G,
     grads = tape.gradient(total, net_G.trainable_variables)
     trainer_G.apply_gradients(zip(grads, net_G.trainable_variables))
     return loss_G, loss_I
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def cycle_conv(channels, kernel, stride=1, use_bias=False, activation=None):
+    """A 'same'-padded convolution; hidden ones carry no bias (batch norm follows)."""
+    return keras.layers.Conv2D(channels, kernel, stride, padding="same",
+                               use_bias=use_bias, activation=activation)
+
+
+def conv_norm_relu(X, channels, kernel, stride=1):
+    """conv -> batch norm -> ReLU, the generators' hidden unit."""
+    return keras.layers.ReLU()(dcgan_batch_norm()(cycle_conv(channels, kernel, stride)(X)))
+
+
+def cycle_residual(X, channels, dropout=0.0):
+    """x + F(x), F = conv-norm-ReLU(-dropout)-conv-norm: the residual block of cycle_G."""
+    Y = conv_norm_relu(X, channels, 3)
+    if dropout:
+        Y = keras.layers.Dropout(dropout)(Y)
+    Y = dcgan_batch_norm()(cycle_conv(channels, 3)(Y))
+    return keras.layers.Add()([X, Y])
+
+
+def cycle_upsample(X, channels):
+    """(14, 14, 2c) -> (28, 28, c): nearest-neighbour upsampling, then a 3x3 conv."""
+    X = keras.layers.UpSampling2D(2, interpolation="nearest")(X)         # (28, 28, 2c)
+    return conv_norm_relu(X, channels, 3)
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def cycle_G(channels=16, num_res=2, dropout=0.0):
+    """Encoder, residual blocks, decoder: a 28x28 image in [-1, 1] to another one."""
+    c = channels
+    X = inputs = keras.Input((28, 28, 1))
+    X = conv_norm_relu(X, c, 3)                                          # (28, 28, c)
+    X = conv_norm_relu(X, 2 * c, 4, 2)                                   # (14, 14, 2c)
+    for _ in range(num_res):
+        X = cycle_residual(X, 2 * c, dropout)                            # (14, 14, 2c)
+    X = cycle_upsample(X, c)                                             # (28, 28, c)
+    X = cycle_conv(1, 3, use_bias=True, activation="tanh")(X)            # (28, 28, 1)
+    return keras.Model(inputs, X)
+
+
+def dual_G(channels=16, num_res=2, dropout=0.2):
+    """DualGAN's generator: a small U-Net with dropout in its residual blocks."""
+    c = channels
+    X = inputs = keras.Input((28, 28, 1))
+    E = conv_norm_relu(X, c, 3)                                          # (28, 28, c)
+    X = conv_norm_relu(E, 2 * c, 4, 2)                                   # (14, 14, 2c)
+    for _ in range(num_res):
+        X = cycle_residual(X, 2 * c, dropout)                            # (14, 14, 2c)
+    X = cycle_upsample(X, c)                                             # (28, 28, c)
+    X = keras.layers.Concatenate()([E, X])                               # skip: (28, 28, 2c)
+    X = cycle_conv(1, 3, use_bias=True, activation="tanh")(X)            # (28, 28, 1)
+    return keras.Model(inputs, X)
+
+
+def patch_D(channels=16, norm=True):
+    """A 28x28 image to a 7x7 grid of scores, one per 18x18 patch (no sigmoid)."""
+    c = channels
+    layers = [keras.Input((28, 28, 1)),
+              cycle_conv(c, 4, 2, use_bias=True),                        # (14, 14, c)
+              keras.layers.LeakyReLU(negative_slope=0.2),
+              cycle_conv(2 * c, 4, 2, use_bias=not norm)]                # (7, 7, 2c)
+    layers += [dcgan_batch_norm()] if norm else []
+    layers += [keras.layers.LeakyReLU(negative_slope=0.2),
+               cycle_conv(1, 3, use_bias=True)]                          # (7, 7, 1)
+    return keras.Sequential(layers)
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+class ImageBuffer:
+    """CycleGAN's history of generated images; random draws from a numpy generator."""
+
+    def __init__(self, size, rng):
+        self.size, self.rng, self.images = size, rng, []
+
+    def query(self, images):
+        out = []
+        for image in tf.unstack(images):
+            if len(self.images) < self.size:   # filling up: keep it and show it
+                self.images.append(image)
+                out.append(image)
+            elif self.rng.random() < 0.5:      # show an older image, keep the new one
+                i = int(self.rng.integers(self.size))
+                out.append(self.images[i])
+                self.images[i] = image
+            else:
+                out.append(image)
+        return tf.stack(out)
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+@tf.function
+def update_cycle_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_cycle,
+                   lambda_identity):
+    """One step of both generators on CycleGAN's loss; returns it and the translations."""
+    variables = G_AB.trainable_variables + G_BA.trainable_variables
+    with tf.GradientTape() as tape:
+        fake_B, fake_A = G_AB(real_A, training=True), G_BA(real_B, training=True)
+        loss_gan = (tf.reduce_mean((D_B(fake_B, training=True) - 1) ** 2)
+                    + tf.reduce_mean((D_A(fake_A, training=True) - 1) ** 2))
+        loss_cycle = (tf.reduce_mean(tf.abs(G_BA(fake_B, training=True) - real_A))
+                      + tf.reduce_mean(tf.abs(G_AB(fake_A, training=True) - real_B)))
+        loss_identity = (tf.reduce_mean(tf.abs(G_AB(real_B, training=True) - real_B))
+                         + tf.reduce_mean(tf.abs(G_BA(real_A, training=True) - real_A)))
+        loss_G = loss_gan + lambda_cycle * loss_cycle + lambda_identity * loss_identity
+    trainer_G.apply_gradients(zip(tape.gradient(loss_G, variables), variables))
+    return loss_G, fake_A, fake_B
+
+
+@tf.function
+def update_cycle_D(real_A, real_B, fake_A, fake_B, D_A, D_B, trainer_D):
+    """One least-squares step of both discriminators: real to 1, translated to 0."""
+    variables = D_A.trainable_variables + D_B.trainable_variables
+    with tf.GradientTape() as tape:
+        loss_D = 0.5 * (tf.reduce_mean((D_A(real_A, training=True) - 1) ** 2)
+                        + tf.reduce_mean(D_A(fake_A, training=True) ** 2)
+                        + tf.reduce_mean((D_B(real_B, training=True) - 1) ** 2)
+                        + tf.reduce_mean(D_B(fake_B, training=True) ** 2))
+    trainer_D.apply_gradients(zip(tape.gradient(loss_D, variables), variables))
+    return loss_D
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+@tf.function
+def update_dual_D(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_D, clip):
+    """One step of both Wasserstein critics, then clip their weights into [-clip, clip]."""
+    fake_B = G_AB(real_A, training=True)  # outside the tape: no gradient for G
+    fake_A = G_BA(real_B, training=True)
+    variables = D_A.trainable_variables + D_B.trainable_variables
+    with tf.GradientTape() as tape:
+        loss_D = (tf.reduce_mean(D_A(fake_A, training=True))
+                  - tf.reduce_mean(D_A(real_A, training=True))
+                  + tf.reduce_mean(D_B(fake_B, training=True))
+                  - tf.reduce_mean(D_B(real_B, training=True)))
+    trainer_D.apply_gradients(zip(tape.gradient(loss_D, variables), variables))
+    for v in variables:
+        v.assign(tf.clip_by_value(v, -clip, clip))
+    return loss_D
+
+
+@tf.function
+def update_dual_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_rec):
+    """One step of both generators: fool the critics and reconstruct the input."""
+    variables = G_AB.trainable_variables + G_BA.trainable_variables
+    with tf.GradientTape() as tape:
+        fake_B, fake_A = G_AB(real_A, training=True), G_BA(real_B, training=True)
+        loss_rec = (tf.reduce_mean(tf.abs(G_BA(fake_B, training=True) - real_A))
+                    + tf.reduce_mean(tf.abs(G_AB(fake_A, training=True) - real_B)))
+        loss_G = (-tf.reduce_mean(D_B(fake_B, training=True))
+                  - tf.reduce_mean(D_A(fake_A, training=True)) + lambda_rec * loss_rec)
+    trainer_G.apply_gradients(zip(tape.gradient(loss_G, variables), variables))
+    return loss_G
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def translate(net, X, batch_size=500):
+    """net(X) in inference mode, in batches, as a numpy array."""
+    return tf.concat([net(X[i:i + batch_size], training=False)
+                      for i in range(0, len(X), batch_size)], axis=0).numpy()

@@ -339,3 +339,173 @@ def update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G,
     (loss_G + loss_I).backward()
     trainer_G.step()
     return loss_G.detach(), loss_I.detach()
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+class CycleResidual(nn.Module):
+    """x + F(x), F = conv-norm-ReLU(-dropout)-conv-norm: the residual block of cycle_G."""
+
+    def __init__(self, channels, dropout=0.0):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(channels), nn.ReLU(),
+            *([nn.Dropout(dropout)] if dropout else []),
+            nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(channels))
+
+    def forward(self, X):
+        return X + self.body(X)
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def cycle_encoder(channels):
+    """28x28 image -> (2c, 14, 14) features: a 3x3 conv, then a strided 4x4 conv."""
+    c = channels
+    return nn.Sequential(
+        nn.Conv2d(1, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),  # (c, 28, 28)
+        nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c),
+        nn.ReLU())                                                            # (2c, 14, 14)
+
+
+def cycle_upsample(channels):
+    """(2c, 14, 14) -> (c, 28, 28): nearest-neighbour upsampling, then a 3x3 conv."""
+    c = channels
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="nearest"),                          # (2c, 28, 28)
+        nn.Conv2d(2 * c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+
+
+def cycle_G(channels=16, num_res=2, dropout=0.0):
+    """Encoder, residual blocks, decoder: a 28x28 image in [-1, 1] to another one."""
+    return nn.Sequential(
+        cycle_encoder(channels),                                              # (2c, 14, 14)
+        *[CycleResidual(2 * channels, dropout) for _ in range(num_res)],
+        cycle_upsample(channels),                                             # (c, 28, 28)
+        nn.Conv2d(channels, 1, 3, 1, 1), nn.Tanh())                           # (1, 28, 28)
+
+
+class DualUNet(nn.Module):
+    """cycle_G's layers plus a U-Net skip: the first features join the decoder's output."""
+
+    def __init__(self, channels=16, num_res=2, dropout=0.2):
+        super().__init__()
+        c = channels
+        self.encode = nn.Sequential(
+            nn.Conv2d(1, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU())  # (c, 28, 28)
+        self.body = nn.Sequential(
+            nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c),
+            nn.ReLU(),                                                           # (2c, 14, 14)
+            *[CycleResidual(2 * c, dropout) for _ in range(num_res)],
+            cycle_upsample(c))                                                   # (c, 28, 28)
+        self.decode = nn.Sequential(nn.Conv2d(2 * c, 1, 3, 1, 1), nn.Tanh())   # (1, 28, 28)
+
+    def forward(self, X):
+        E = self.encode(X)
+        return self.decode(torch.cat([E, self.body(E)], dim=1))  # skip: (2c, 28, 28)
+
+
+def dual_G(channels=16, num_res=2, dropout=0.2):
+    """DualGAN's generator: a small U-Net with dropout in its residual blocks."""
+    return DualUNet(channels, num_res, dropout)
+
+
+def patch_D(channels=16, norm=True):
+    """A 28x28 image to a 7x7 grid of scores, one per 18x18 patch (no sigmoid)."""
+    c = channels
+    return nn.Sequential(
+        nn.Conv2d(1, c, 4, 2, 1), nn.LeakyReLU(0.2),                     # (c, 14, 14)
+        nn.Conv2d(c, 2 * c, 4, 2, 1, bias=not norm),                     # (2c, 7, 7)
+        *([nn.BatchNorm2d(2 * c)] if norm else []),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(2 * c, 1, 3, 1, 1))                                    # (1, 7, 7)
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+class ImageBuffer:
+    """CycleGAN's history of generated images; random draws from a numpy generator."""
+
+    def __init__(self, size, rng):
+        self.size, self.rng, self.images = size, rng, []
+
+    def query(self, images):
+        out = []
+        for image in images:
+            if len(self.images) < self.size:   # filling up: keep it and show it
+                self.images.append(image)
+                out.append(image)
+            elif self.rng.random() < 0.5:      # show an older image, keep the new one
+                i = int(self.rng.integers(self.size))
+                out.append(self.images[i])
+                self.images[i] = image
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def update_cycle_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_cycle,
+                   lambda_identity):
+    """One step of both generators on CycleGAN's loss; returns it and the translations."""
+    trainer_G.zero_grad()
+    fake_B, fake_A = G_AB(real_A), G_BA(real_B)
+    loss_gan = ((D_B(fake_B) - 1) ** 2).mean() + ((D_A(fake_A) - 1) ** 2).mean()
+    loss_cycle = ((G_BA(fake_B) - real_A).abs().mean()
+                  + (G_AB(fake_A) - real_B).abs().mean())
+    loss_identity = ((G_AB(real_B) - real_B).abs().mean()
+                     + (G_BA(real_A) - real_A).abs().mean())
+    loss_G = loss_gan + lambda_cycle * loss_cycle + lambda_identity * loss_identity
+    loss_G.backward()
+    trainer_G.step()
+    return loss_G.detach(), fake_A.detach(), fake_B.detach()
+
+
+def update_cycle_D(real_A, real_B, fake_A, fake_B, D_A, D_B, trainer_D):
+    """One least-squares step of both discriminators: real to 1, translated to 0."""
+    trainer_D.zero_grad()  # also clears what update_cycle_G left in D's gradients
+    loss_D = 0.5 * (((D_A(real_A) - 1) ** 2).mean() + (D_A(fake_A) ** 2).mean()
+                    + ((D_B(real_B) - 1) ** 2).mean() + (D_B(fake_B) ** 2).mean())
+    loss_D.backward()
+    trainer_D.step()
+    return loss_D.detach()
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def update_dual_D(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_D, clip):
+    """One step of both Wasserstein critics, then clip their weights into [-clip, clip]."""
+    with torch.no_grad():
+        fake_B, fake_A = G_AB(real_A), G_BA(real_B)
+    trainer_D.zero_grad()
+    loss_D = (D_A(fake_A).mean() - D_A(real_A).mean()
+              + D_B(fake_B).mean() - D_B(real_B).mean())
+    loss_D.backward()
+    trainer_D.step()
+    with torch.no_grad():
+        for net in (D_A, D_B):
+            for param in net.parameters():
+                param.clamp_(-clip, clip)
+    return loss_D.detach()
+
+
+def update_dual_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_rec):
+    """One step of both generators: fool the critics and reconstruct the input."""
+    trainer_G.zero_grad()
+    fake_B, fake_A = G_AB(real_A), G_BA(real_B)
+    loss_rec = ((G_BA(fake_B) - real_A).abs().mean()
+                + (G_AB(fake_A) - real_B).abs().mean())
+    loss_G = -D_B(fake_B).mean() - D_A(fake_A).mean() + lambda_rec * loss_rec
+    loss_G.backward()
+    trainer_G.step()
+    return loss_G.detach()
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def translate(net, X, batch_size=500):
+    """net(X) in inference mode, in batches, as a numpy array."""
+    device = next(net.parameters()).device
+    net.eval()
+    with torch.no_grad():
+        Y = torch.cat([net(torch.as_tensor(X[i:i + batch_size], device=device))
+                       for i in range(0, len(X), batch_size)])
+    net.train()
+    return Y.cpu().numpy()
