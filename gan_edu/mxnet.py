@@ -451,7 +451,8 @@ def cycle_G(channels=16, num_res=2, dropout=0.0):
 
 
 class DualUNet(nn.HybridBlock):
-    """cycle_G's layers plus a U-Net skip: the first features join the decoder's output."""
+    """cycle_G's layers plus two skips: the first features join the decoder's, and the
+    output is a change to the input image, tanh(atanh(0.9 x) + f(x))."""
 
     def __init__(self, channels=16, num_res=2, dropout=0.2, **kwargs):
         super().__init__(**kwargs)
@@ -465,13 +466,12 @@ class DualUNet(nn.HybridBlock):
         for _ in range(num_res):
             self.body.add(CycleResidual(2 * c, dropout))
         self.body.add(cycle_upsample(c))                                         # (c, 28, 28)
-        self.decode = nn.HybridSequential()
-        self.decode.add(nn.Conv2D(1, 3, 1, 1, in_channels=2 * c),                # (1, 28, 28)
-                        nn.Activation("tanh"))
+        self.decode = nn.Conv2D(1, 3, 1, 1, in_channels=2 * c)                  # (1, 28, 28)
 
     def hybrid_forward(self, F, X):
         E = self.encode(X)
-        return self.decode(F.concat(E, self.body(E), dim=1))  # skip: (2c, 28, 28)
+        change = self.decode(F.concat(E, self.body(E), dim=1))  # skip: (2c, 28, 28)
+        return F.tanh(F.arctanh(0.9 * X) + change)               # f = 0: 0.9 x
 
 
 def dual_G(channels=16, num_res=2, dropout=0.2):

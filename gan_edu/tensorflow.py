@@ -422,7 +422,8 @@ def cycle_G(channels=16, num_res=2, dropout=0.0):
 
 
 def dual_G(channels=16, num_res=2, dropout=0.2):
-    """DualGAN's generator: a small U-Net with dropout in its residual blocks."""
+    """DualGAN's generator: a small U-Net with dropout in its residual blocks; its
+    output is a change to the input image, tanh(atanh(0.9 x) + f(x))."""
     c = channels
     X = inputs = keras.Input((28, 28, 1))
     E = conv_norm_relu(X, c, 3)                                          # (28, 28, c)
@@ -431,8 +432,9 @@ def dual_G(channels=16, num_res=2, dropout=0.2):
         X = cycle_residual(X, 2 * c, dropout)                            # (14, 14, 2c)
     X = cycle_upsample(X, c)                                             # (28, 28, c)
     X = keras.layers.Concatenate()([E, X])                               # skip: (28, 28, 2c)
-    X = cycle_conv(1, 3, use_bias=True, activation="tanh")(X)            # (28, 28, 1)
-    return keras.Model(inputs, X)
+    change = cycle_conv(1, 3, use_bias=True)(X)                          # (28, 28, 1)
+    outputs = keras.ops.tanh(keras.ops.arctanh(0.9 * inputs) + change)   # f = 0: 0.9 x
+    return keras.Model(inputs, outputs)
 
 
 def patch_D(channels=16, norm=True):

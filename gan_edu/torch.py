@@ -386,7 +386,8 @@ def cycle_G(channels=16, num_res=2, dropout=0.0):
 
 
 class DualUNet(nn.Module):
-    """cycle_G's layers plus a U-Net skip: the first features join the decoder's output."""
+    """cycle_G's layers plus two skips: the first features join the decoder's, and the
+    output is a change to the input image, tanh(atanh(0.9 x) + f(x))."""
 
     def __init__(self, channels=16, num_res=2, dropout=0.2):
         super().__init__()
@@ -398,11 +399,12 @@ class DualUNet(nn.Module):
             nn.ReLU(),                                                           # (2c, 14, 14)
             *[CycleResidual(2 * c, dropout) for _ in range(num_res)],
             cycle_upsample(c))                                                   # (c, 28, 28)
-        self.decode = nn.Sequential(nn.Conv2d(2 * c, 1, 3, 1, 1), nn.Tanh())   # (1, 28, 28)
+        self.decode = nn.Conv2d(2 * c, 1, 3, 1, 1)                             # (1, 28, 28)
 
     def forward(self, X):
         E = self.encode(X)
-        return self.decode(torch.cat([E, self.body(E)], dim=1))  # skip: (2c, 28, 28)
+        change = self.decode(torch.cat([E, self.body(E)], dim=1))  # skip: (2c, 28, 28)
+        return torch.tanh(torch.atanh(0.9 * X) + change)            # f = 0: 0.9 x
 
 
 def dual_G(channels=16, num_res=2, dropout=0.2):
