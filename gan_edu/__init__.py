@@ -6,6 +6,7 @@ compatibility and its oneDNN switch. Every setting is a default only; a value th
 user already set in the environment wins.
 """
 
+import contextlib
 import os
 import random
 import time
@@ -69,14 +70,32 @@ def scale(value=None):
     return value
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Send what C code writes to stderr (file descriptor 2) to /dev/null meanwhile.
+
+    TensorFlow prints two start-up lines through absl before its log level applies
+    (TF_CPP_MIN_LOG_LEVEL does not reach them); a notebook would show them as stderr.
+    """
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def seed(n=0):
     """Seed Python, numpy and every installed framework with `n`."""
     if installed("pytorch"):
         import torch
         torch.manual_seed(n)
     if installed("tensorflow"):
-        import tensorflow as tf
-        tf.random.set_seed(n)
+        with _quiet_stderr():
+            import tensorflow as tf
+            tf.random.set_seed(n)
     if installed("mxnet"):
         import mxnet as mx
         mx.random.seed(n)
