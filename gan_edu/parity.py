@@ -35,18 +35,20 @@ The rest of the module holds what a comparison needs besides the weights:
 - the kind of every array (`weight_kinds`: kernel, bias, batch norm's gamma, beta,
   running mean and variance), so that trainable weights and running statistics can be
   told apart in any framework;
-- the two real differences between the frameworks' algorithms, as exact rules:
-  `adam_epsilon` (where Adam adds its epsilon) and `running_statistics` (how batch
-  norm keeps its running averages);
+- the real differences between the frameworks' algorithms, as exact rules:
+  `adam_epsilon` (where Adam adds its epsilon), `rmsprop_update` (where RMSProp adds
+  its epsilon) and `running_statistics` (how batch norm keeps its running averages);
 - small adapters that run a network or a training step of the library in each
   framework's own idiom (`as_tensor`, `as_numpy`, `forward`, `bce_loss`, `optimiser`,
-  `adam_moments`, ...). The data and the results are numpy arrays in PyTorch's layout.
+  `adam_moments`, `rmsprop_state`, `built_in`, ...). The data and the results are numpy
+  arrays in PyTorch's layout.
 
 Each framework is imported inside the functions, so that this module imports, and
 its users can skip a comparison, where a framework is not installed.
 """
 
 import contextlib
+import functools
 import importlib
 import itertools
 import logging
@@ -56,9 +58,10 @@ import numpy as np
 
 __all__ = ["FRAMEWORKS", "PAIRS", "get_weights", "set_weights", "max_relative_error",
            "channels_last", "channels_first", "reorder_flattened", "weight_kinds",
-           "weight_objects", "adam_epsilon", "adam_update", "running_statistics",
-           "BatchStatistics", "library", "as_tensor", "as_numpy", "forward", "scalar",
-           "bce_loss", "optimiser", "match_adam_epsilon", "adam_moments", "without_dropout",
+           "weight_objects", "adam_epsilon", "adam_update", "rmsprop_update",
+           "running_statistics", "possible_running_statistics", "BatchStatistics", "library",
+           "as_tensor", "as_numpy", "forward", "scalar", "bce_loss", "optimiser",
+           "match_adam_epsilon", "adam_moments", "rmsprop_state", "without_dropout", "built_in",
            "quiet"]
 
 FRAMEWORKS = ("pytorch", "tensorflow", "mxnet")
@@ -108,7 +111,7 @@ def get_weights(net, framework):
 def set_weights(net, framework, arrays):
     """Load `arrays` (PyTorch's layout and order, as `get_weights` returns) into `net`."""
     _check(framework)
-    arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
+    arrays = [_float_array(a) for a in arrays]
     if framework == "pytorch":
         import torch
         targets = [t for name, t in net.state_dict().items()
@@ -133,6 +136,12 @@ def set_weights(net, framework, arrays):
         _check_shapes(arrays, [tuple(p.shape) for p in params])
         for p, a in zip(params, arrays):
             p.set_data(nd.array(a, dtype=a.dtype))
+
+
+def _float_array(a):
+    """`a` in float32, or in float64 if it is (the weights of chapter 6's training steps)."""
+    a = np.asarray(a)
+    return a if a.dtype == np.float64 else a.astype(np.float32)
 
 
 def _check_shapes(arrays, shapes):
@@ -253,7 +262,7 @@ def weight_objects(net, framework):
     return list(net.collect_params().values())
 
 
-# ---- the two real differences, as exact rules --------------------------------------------
+# ---- the real differences, as exact rules -------------------------------------------------
 
 def adam_epsilon(eps, beta_2, step):
     """PyTorch's Adam epsilon that makes its step number `step` Keras' and MXNet's.
@@ -277,6 +286,23 @@ def adam_update(first, second, lr, adam, step):
     (beta_1, beta_2), eps = adam["betas"], adam["eps"]
     m, v = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
     return -lr * math.sqrt(1 - beta_2 ** step) / (1 - beta_1 ** step) * m / (np.sqrt(v) + eps)
+
+
+def rmsprop_update(gradient, second, lr, rmsprop, framework):
+    """The change that an RMSProp step (no momentum) made to weights whose gradient was
+    `gradient` and whose average of squared gradients is now `second` (in float64).
+
+    v = rho v + (1 - rho) g^2 in all three, but PyTorch divides by sqrt(v) + eps, Keras
+    and MXNet by sqrt(v + eps): no epsilon makes one the other, since the gap depends on
+    v. After one step v = (1 - rho) g^2, so PyTorch moves about lr / sqrt(1 - rho) whatever
+    the gradient's size (steep where |g| is near eps), Keras and MXNet less where |g| is
+    below sqrt(eps / (1 - rho)), 3e-4 for eps = 1e-8 and rho = 0.9.
+    """
+    _check(framework)
+    g, v = np.asarray(gradient, dtype=np.float64), np.asarray(second, dtype=np.float64)
+    eps = rmsprop["eps"]
+    denominator = np.sqrt(v) + eps if framework == "pytorch" else np.sqrt(v + eps)
+    return -lr * g / denominator
 
 
 class BatchStatistics:
@@ -304,12 +330,32 @@ def running_statistics(mean, var, calls, framework, momentum=0.1):
       flows back through count (not a generator called for a detached batch), in the
       order the backward passes reach them; the biased variance.
     """
+    return possible_running_statistics(mean, var, calls, framework, momentum)[0]
+
+
+def possible_running_statistics(mean, var, calls, framework, momentum=0.1):
+    """Every (mean, var) that `framework`'s rule allows after `calls`, the order of
+    `running_statistics` first.
+
+    One for PyTorch and Keras. MXNet's engine, not the order of the calls, decides in
+    which order it runs the backward passes of a network called several times in one
+    step (chapter 6's generators, called three times): the calls a gradient reached may
+    be folded in in any order, and all are candidates.
+    """
     _check(framework)
+    orders = [calls]
     if framework == "mxnet":
-        calls = sorted((c for c in calls if c.backward is not None), key=lambda c: c.backward)
+        reached = sorted((c for c in calls if c.backward is not None), key=lambda c: c.backward)
+        orders = list(itertools.permutations(reached))
+    return [_fold(mean, var, order, unbiased=framework == "pytorch", momentum=momentum)
+            for order in orders]
+
+
+def _fold(mean, var, calls, unbiased, momentum):
+    """The running averages after folding in `calls`, in the order given."""
     mean, var = np.array(mean, dtype=np.float64), np.array(var, dtype=np.float64)
     for c in calls:
-        batch_var = c.var * c.count / (c.count - 1) if framework == "pytorch" else c.var
+        batch_var = c.var * c.count / (c.count - 1) if unbiased else c.var
         mean = (1 - momentum) * mean + momentum * c.mean
         var = (1 - momentum) * var + momentum * batch_var
     return mean, var
@@ -323,8 +369,8 @@ def library(framework):
     return importlib.import_module(f"gan_edu.{MODULES[framework]}")
 
 
-def as_tensor(framework, array):
-    """A numpy array as a tensor of `framework`: float32, or integer class labels.
+def as_tensor(framework, array, dtype="float32"):
+    """A numpy array as a tensor of `framework`: floats in `dtype`, or integer class labels.
 
     Images (4-D arrays, PyTorch's NCHW) become NHWC for Keras. A 0-d array (a setting
     such as InfoGAN's lambda) stays a Python float, but for TensorFlow becomes a tensor,
@@ -336,15 +382,16 @@ def as_tensor(framework, array):
     if framework == "tensorflow" and array.ndim == 4:
         array = array.transpose(0, 2, 3, 1)
     labels = np.issubdtype(array.dtype, np.integer)
-    array = np.ascontiguousarray(array, dtype=np.int64 if labels else np.float32)
+    # not ascontiguousarray: it makes a 0-d array 1-d, and a loss scaled by it a vector
+    array = np.asarray(array, dtype=np.int64 if labels else dtype, order="C")
     if framework == "pytorch":
         import torch
         return torch.as_tensor(array)
     if framework == "tensorflow":
         import tensorflow as tf
-        return tf.constant(array, dtype=tf.int32 if labels else tf.float32)
+        return tf.constant(array, dtype=tf.int32 if labels else dtype)
     from mxnet import nd
-    return nd.array(array, dtype="int32" if labels else "float32")
+    return nd.array(array, dtype="int32" if labels else dtype)
 
 
 def as_numpy(framework, tensor):
@@ -405,37 +452,79 @@ def _trained_variables(framework, nets):
     return [p for net in nets for p in net.collect_params().values() if p.grad_req != "null"]
 
 
-def optimiser(framework, nets, lr, adam=None):
-    """An optimiser of the weights of `nets` (a list): Adam, or plain SGD if `adam` is None.
+def optimiser(framework, nets, lr, adam=None, rmsprop=None):
+    """An optimiser of the weights of `nets` (a list): Adam, RMSProp without momentum, or
+    plain SGD if both `adam` and `rmsprop` are None.
 
-    `adam` is dict(betas=(beta_1, beta_2), eps=eps), every setting explicit, passed as each
-    framework spells it. PyTorch's epsilon goes where Keras and MXNet put theirs only
-    through `match_adam_epsilon`, before each step.
+    `adam` is dict(betas=(beta_1, beta_2), eps=eps), `rmsprop` dict(rho=rho, eps=eps),
+    every setting explicit, passed as each framework spells it. PyTorch's Adam epsilon
+    goes where Keras and MXNet put theirs only through `match_adam_epsilon`, before each
+    step; RMSProp's epsilon stays where each framework puts it (`rmsprop_update`).
     """
     params = _trained_variables(framework, nets)
     if framework == "pytorch":
         import torch
-        if adam is None:
-            return torch.optim.SGD(params, lr=lr)
-        return torch.optim.Adam(params, lr=lr, betas=adam["betas"], eps=adam["eps"])
+        if adam is not None:
+            return torch.optim.Adam(params, lr=lr, betas=adam["betas"], eps=adam["eps"])
+        if rmsprop is not None:
+            return torch.optim.RMSprop(params, lr=lr, alpha=rmsprop["rho"], eps=rmsprop["eps"])
+        return torch.optim.SGD(params, lr=lr)
     if framework == "tensorflow":
         import keras
-        if adam is None:
-            trainer = keras.optimizers.SGD(learning_rate=lr)
-        else:
+        if adam is not None:
             (beta_1, beta_2), eps = adam["betas"], adam["eps"]
             trainer = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2,
                                             epsilon=eps)
+        elif rmsprop is not None:
+            trainer = _keras_rmsprop()(learning_rate=lr, rho=rmsprop["rho"],
+                                       epsilon=rmsprop["eps"], momentum=0.0)
+        else:
+            trainer = keras.optimizers.SGD(learning_rate=lr)
         # The library's steps are tf.functions shared by the whole process: an optimiser
         # that made its slots inside one would work for the first trace only.
         trainer.build(params)
         return trainer
     from mxnet import gluon
-    if adam is None:
-        return gluon.Trainer(params, "sgd", dict(learning_rate=lr))
-    (beta_1, beta_2), eps = adam["betas"], adam["eps"]
-    return gluon.Trainer(params, "adam", dict(learning_rate=lr, beta1=beta_1, beta2=beta_2,
-                                              epsilon=eps))
+    if adam is not None:
+        (beta_1, beta_2), eps = adam["betas"], adam["eps"]
+        return gluon.Trainer(params, "adam", dict(learning_rate=lr, beta1=beta_1, beta2=beta_2,
+                                                  epsilon=eps))
+    if rmsprop is not None:
+        settings = dict(learning_rate=lr, gamma1=rmsprop["rho"], epsilon=rmsprop["eps"],
+                        centered=False)
+        if params and np.dtype(params[0].dtype) == np.float64:
+            return gluon.Trainer(params, _mxnet_rmsprop()(**settings))
+        return gluon.Trainer(params, "rmsprop", settings)
+    return gluon.Trainer(params, "sgd", dict(learning_rate=lr))
+
+
+@functools.cache
+def _keras_rmsprop():
+    """Keras' RMSprop that also keeps each variable's last gradient, to be compared
+    (without momentum, its state holds only the squared gradients' average)."""
+    import keras
+
+    class RMSpropKeepingGradients(keras.optimizers.RMSprop):
+        def build(self, variables):
+            super().build(variables)
+            self.gradients = self.add_optimizer_variables(variables, "gradient")
+
+        def update_step(self, gradient, variable, learning_rate):
+            self.gradients[self._get_variable_index(variable)].assign(gradient)
+            super().update_step(gradient, variable, learning_rate)
+    return RMSpropKeepingGradients
+
+
+@functools.cache
+def _mxnet_rmsprop():
+    """MXNet 1.9's RMSProp, which makes its state float32 whatever the weights' type; this
+    one makes it in the weights' type (float64 weights: chapter 6's training steps)."""
+    import mxnet as mx
+
+    class RMSPropInTheWeightsType(mx.optimizer.RMSProp):
+        def create_state(self, index, weight):
+            return (mx.nd.zeros(weight.shape, weight.context, dtype=weight.dtype),)
+    return RMSPropInTheWeightsType
 
 
 def match_adam_epsilon(framework, trainer, adam, step):
@@ -479,6 +568,36 @@ def adam_moments(framework, trainer, net):
     return first, second
 
 
+def rmsprop_state(framework, trainer, net):
+    """The last gradients and RMSProp's averages of squared gradients of `net`'s weights,
+    aligned with `get_weights`: two lists in PyTorch's layout, None where an array is not
+    trained. After one step the average is (1 - rho) g^2."""
+    _check(framework)
+    gradients, second = [], []
+    if framework == "pytorch":
+        for t in weight_objects(net, framework):
+            state = trainer.state.get(t) if t.requires_grad else None
+            gradients.append(None if state is None else t.grad.numpy().copy())
+            second.append(None if state is None else state["square_avg"].numpy().copy())
+    elif framework == "tensorflow":
+        for v in _keras_variables(net):
+            if not v.trainable:
+                gradients.append(None), second.append(None)
+                continue
+            i = trainer._get_variable_index(v)
+            for arrays, slots in ((gradients, trainer.gradients), (second, trainer._velocities)):
+                a = np.asarray(slots[i].numpy())
+                arrays.append(a.transpose(_keras_permutation(a.ndim)) if _is_kernel(v) else a)
+    else:
+        states = trainer._updaters[0].states   # a 1-tuple (n,) per parameter index
+        for p in net.collect_params().values():
+            i = trainer._params.index(p) if p in trainer._params else None
+            state = states.get(i)
+            gradients.append(None if state is None else p.grad().asnumpy())
+            second.append(None if state is None else state[0].asnumpy())
+    return gradients, second
+
+
 def without_dropout(framework, net):
     """`net` with every dropout rate set to 0 (before its first call: MXNet's graph)."""
     if framework == "pytorch":
@@ -503,6 +622,32 @@ def without_dropout(framework, net):
                 block._rate = 0.0
             blocks += list(block._children.values())
     return net
+
+
+def built_in(dtype, framework, build):
+    """The networks of `build()` (a dict) with every weight in `dtype`: Keras builds them
+    in it, PyTorch and MXNet cast them afterwards (before the first call)."""
+    _check(framework)
+    if dtype == "float32":
+        return build()
+    if framework == "tensorflow":   # Keras' inputs follow floatx, its layers the policy
+        import keras
+        floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
+        keras.config.set_floatx(dtype)
+        keras.config.set_dtype_policy(dtype)
+        try:
+            return build()
+        finally:
+            keras.config.set_floatx(floatx)
+            keras.config.set_dtype_policy(policy)
+    nets = build()
+    for net in nets.values():
+        if framework == "pytorch":
+            import torch
+            net.to(getattr(torch, dtype))
+        else:
+            net.cast(dtype)
+    return nets
 
 
 @contextlib.contextmanager

@@ -36,10 +36,13 @@ class Net:
 @dataclass(frozen=True, eq=False)
 class Step:
     """One of the library's training steps: `run(ge, nets, trainers, loss, data)` calls it
-    with the optimisers of `roles` and returns its losses by name."""
+    with the optimisers of `roles` and returns its losses by name, and the outputs named
+    in `passes`, which the later steps of the iteration find in their `data` (CycleGAN's
+    translations)."""
     name: str
     roles: tuple
     run: Callable
+    passes: tuple = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,26 +51,31 @@ class Training:
 
     `trainers` maps a role ('D', 'G', ...) to the networks its optimiser trains and its
     learning rate; `data(rng, batch)` draws the iteration's data (as numpy arrays);
-    `adam` is dict(betas=..., eps=...), or None for plain SGD.
+    `adam` is dict(betas=..., eps=...), or None: then `rmsprop`, dict(rho=..., eps=...)
+    for RMSProp without momentum, or None for plain SGD.
     """
     name: str
     trainers: dict
     data: Callable
     steps: tuple
     adam: dict
+    rmsprop: dict = None
 
 
 @dataclass(frozen=True, eq=False)
 class Chapter:
     """`build(framework)` returns the chapter's networks by name, built, initialised
     and (MXNet) hybridized as the chapter does; `init` names their initial distribution:
-    'glorot uniform' or 'normal 0.02' (biases and beta 0, gamma 1)."""
+    'glorot uniform' or 'normal 0.02' (biases and beta 0, gamma 1). The training steps
+    are compared with weights and data in `step_dtype` (chapter 6: float64, for the reason
+    in gan_edu.parity_table's measure 1)."""
     title: str
     settings: dict
     build: Callable
     nets: dict
     trainings: tuple
     init: str
+    step_dtype: str = "float32"
 
 
 # ---- shared pieces ------------------------------------------------------------------------
@@ -355,4 +363,84 @@ CHAPTER_5 = Chapter(
     init="normal 0.02")
 
 
-CHAPTERS = {1: CHAPTER_1, 2: CHAPTER_2, 3: CHAPTER_3, 4: CHAPTER_4, 5: CHAPTER_5}
+# ---- chapter 6: CycleGAN and DualGAN -----------------------------------------------------------
+# The steps, not the training loop: its learning-rate schedule (constant, then linear to 0)
+# is not compared, and the steps run at the chapter's rates.
+
+SETTINGS_6 = dict(batch_size=16, channels=16, num_res=2, lr_cycle=1e-3, betas=(0.5, 0.999),
+                  eps=1e-8, lambda_cycle=10.0, lambda_identity=5.0, pool_size=50,
+                  lr_dual=5e-4, rho=0.9, rms_eps=1e-8, clip=0.1, lambda_rec=10.0, dropout=0.2)
+
+# Each model's G_AB, G_BA, D_A, D_B, in the order the library's steps take them.
+CYCLE_NETS = ("cycle_G G_AB", "cycle_G G_BA", "patch_D D_A", "patch_D D_B")
+DUAL_NETS = ("dual_G G_AB", "dual_G G_BA", "patch_D critic D_A", "patch_D critic D_B")
+
+
+def _chapter6(framework):
+    ge, s = library(framework), SETTINGS_6
+    builders = {"cycle_G": lambda: ge.cycle_G(s["channels"], s["num_res"]),
+                "dual_G": lambda: ge.dual_G(s["channels"], s["num_res"], s["dropout"]),
+                "patch_D": lambda: ge.patch_D(s["channels"], norm=True),
+                "patch_D critic": lambda: ge.patch_D(s["channels"], norm=False)}
+    nets = {name: ge.init_dcgan(builders[name.rsplit(" ", 1)[0]]())   # chapter 3's init
+            for name in CYCLE_NETS + DUAL_NETS}
+    return hybridized(framework, nets)
+
+
+def _translation_data(**settings):
+    """A batch of each domain (images in [-1, 1]) and the step's settings."""
+    def data(rng, batch):
+        images = uniform(*IMAGE)
+        return {"X_A": images(rng, batch)[0], "X_B": images(rng, batch)[0],
+                **{name: np.float64(SETTINGS_6[name]) for name in settings}}
+    return data
+
+
+def _cycle_G(ge, nets, trainers, loss, data):
+    loss_G, fake_A, fake_B = ge.update_cycle_G(
+        data["X_A"], data["X_B"], *(nets[n] for n in CYCLE_NETS), trainers["G"],
+        data["lambda_cycle"], data["lambda_identity"])
+    return {"loss_G": loss_G, "fake_A": fake_A, "fake_B": fake_B}
+
+
+def _cycle_D(ge, nets, trainers, loss, data):
+    D_A, D_B = (nets[n] for n in CYCLE_NETS[2:])
+    return {"loss_D": ge.update_cycle_D(data["X_A"], data["X_B"], data["fake_A"],
+                                        data["fake_B"], D_A, D_B, trainers["D"])}
+
+
+def _dual_D(ge, nets, trainers, loss, data):
+    return {"loss_D": ge.update_dual_D(data["X_A"], data["X_B"], *(nets[n] for n in DUAL_NETS),
+                                       trainers["D"], data["clip"])}
+
+
+def _dual_G(ge, nets, trainers, loss, data):
+    return {"loss_G": ge.update_dual_G(data["X_A"], data["X_B"], *(nets[n] for n in DUAL_NETS),
+                                       trainers["G"], data["lambda_rec"])}
+
+
+CHAPTER_6 = Chapter(
+    title="CycleGAN and DualGAN",
+    settings=SETTINGS_6,
+    build=_chapter6,
+    nets={name: Net(uniform(*IMAGE)) for name in CYCLE_NETS + DUAL_NETS},
+    trainings=(
+        # update_cycle_D takes the translations that update_cycle_G returns, straight:
+        # the history buffer is left out here (tests/test_parity_ch6.py compares its draws).
+        Training("CycleGAN", {"G": (CYCLE_NETS[:2], SETTINGS_6["lr_cycle"]),
+                              "D": (CYCLE_NETS[2:], SETTINGS_6["lr_cycle"])},
+                 _translation_data(lambda_cycle=True, lambda_identity=True),
+                 (Step("update_cycle_G", ("G",), _cycle_G, passes=("fake_A", "fake_B")),
+                  Step("update_cycle_D", ("D",), _cycle_D)),
+                 adam(SETTINGS_6)),
+        # One critic step, then one generator step (the chapter takes n_critic = 2).
+        Training("DualGAN", {"D": (DUAL_NETS[2:], SETTINGS_6["lr_dual"]),
+                             "G": (DUAL_NETS[:2], SETTINGS_6["lr_dual"])},
+                 _translation_data(clip=True, lambda_rec=True),
+                 (Step("update_dual_D", ("D",), _dual_D), Step("update_dual_G", ("G",), _dual_G)),
+                 adam=None, rmsprop=dict(rho=SETTINGS_6["rho"], eps=SETTINGS_6["rms_eps"]))),
+    init="normal 0.02",
+    step_dtype="float64")
+
+
+CHAPTERS = {1: CHAPTER_1, 2: CHAPTER_2, 3: CHAPTER_3, 4: CHAPTER_4, 5: CHAPTER_5, 6: CHAPTER_6}

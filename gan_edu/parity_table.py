@@ -13,15 +13,22 @@ difference (`max_relative_error`) of
 - the forward outputs for the same inputs, in training mode (batch statistics; dropout
   off) and in inference mode (running statistics);
 - two iterations of the chapter's own training steps with its optimiser settings, on
-  the same data and noise: the losses, the gradients and Adam's second moments (read
-  from Adam's state, m and v; after one step m = (1 - beta_1) g, v = (1 - beta_2) g^2),
-  and the weights after each step;
+  the same data and noise: the losses, the gradients and the second moments (read
+  from Adam's state, m and v; after one step m = (1 - beta_1) g, v = (1 - beta_2) g^2;
+  RMSProp without momentum keeps no m, so its gradients are read as they are, and its
+  average of squared gradients), and the weights after each step (after clipping, where
+  the step clips);
 
 and, for each framework, how far batch norm's running statistics after a step lie from
 that framework's own rule (`parity.running_statistics`): the rules differ. PyTorch's
-Adam gets the epsilon convention of Keras and MXNet (`parity.adam_epsilon`). MXNet
-computes 1 - beta_2 in float32 (1 - 1.3e-5 times the exact value): its second moments
-lie 1.3e-5 below the others', the largest difference in most tables.
+Adam gets the epsilon convention of Keras and MXNet (`parity.adam_epsilon`); RMSProp's
+conventions cannot be converted into each other (`parity.rmsprop_update`), so each
+framework keeps its own and measure 3 below allows exactly for it. MXNet computes
+1 - beta_2 in float32 (1 - 1.3e-5 times the exact value): its second moments lie 1.3e-5
+below the others', the largest difference in most tables.
+
+A step may hand tensors to the next (`Step.passes`: CycleGAN's translations, which its
+discriminators' step takes); each framework hands on its own, as the chapter's loop does.
 
 Three measures make a training step comparable to 1e-4 whatever the thread count, which
 changes the order of float32 sums and so their last digits (about 1e-6 of the largest
@@ -35,7 +42,14 @@ value, more for gradients through batch norm):
    KINK_MARGIN (1e-4 of its layer's largest input, 100 times the rounding) of its kink
    gets the bias or batch-norm shift in front of it moved, as little as it takes, until
    no input of any pass comes that close. The forward comparisons keep kinks in play:
-   they are continuous there.
+   they are continuous there. That cannot work where inputs crowd every kink: chapter
+   6's generators see 8 x 28 x 28 x 3 (calls) ReLU inputs per channel in one step, so
+   a hundred or more lie within 1e-5 of their kink, the size of the rounding differences
+   there (MXNet's batch norm sums in float32), and every move of a bias brings others
+   onto theirs (the moves did not settle in 30 rounds). Such a chapter compares its
+   training steps in float64 (`Chapter.step_dtype`), where the rounding is 10^9 times
+   smaller, and the margin with it (`kink_margin`); its forward comparisons stay in
+   float32. The kinks of |x| (L1 losses) are measured, not moved.
 2. Lockstep. Each framework keeps its networks and optimisers from step to step, as the
    chapter's loop does (so what a step leaves for the next is compared too: Adam's
    state, compiled graphs and their buffers), but each step starts all of them from the
@@ -46,7 +60,10 @@ value, more for gradients through batch norm):
    gradient is that small, as a few of a million are, moves by a part of lr that the
    gradient's last digits decide. So the moments are compared (to 1e-4 of the network's
    largest), and the weights after a step to 1e-4 beyond what Adam's formula makes of
-   each framework's own moments, element by element (`parity.adam_update`).
+   each framework's own moments, element by element (`parity.adam_update`). RMSProp's
+   first update, lr g / sqrt((1 - rho) g^2) in PyTorch, is as steep; its weights after
+   are compared beyond what each framework's own rule makes of its own gradients and
+   averages (`parity.rmsprop_update`), which also allows for where the rules put eps.
 """
 
 import contextlib
@@ -65,6 +82,7 @@ from gan_edu.parity import (
     adam_update,
     as_tensor,
     bce_loss,
+    built_in,
     channels_first,
     channels_last,
     forward,
@@ -73,8 +91,10 @@ from gan_edu.parity import (
     match_adam_epsilon,
     max_relative_error,
     optimiser,
+    possible_running_statistics,
     quiet,
-    running_statistics,
+    rmsprop_state,
+    rmsprop_update,
     scalar,
     set_weights,
     weight_kinds,
@@ -85,7 +105,8 @@ from gan_edu.parity_chapters import CHAPTERS
 
 __all__ = ["chapter_table", "ParityTable", "reference_weights", "load", "put_weights",
            "compare_nets", "compare_step", "compare_training", "sessions_for", "Session",
-           "initialisation_problems", "BAR", "BATCH", "KINK_MARGIN", "ITERATIONS"]
+           "initialisation_problems", "kink_margin", "BAR", "BATCH", "KINK_MARGIN",
+           "ITERATIONS"]
 
 BAR = 1e-4           # the book's bar for every difference
 BATCH = 8            # examples per comparison
@@ -221,18 +242,23 @@ class Session:
     the chapter's loop keeps them: what a step leaves for the next (Adam's state, its
     step count, compiled graphs and their buffers) is part of what is compared.
 
-    `adam` replaces the chapter's Adam settings (a drift to be caught).
+    The networks hold their weights in the chapter's `step_dtype`. `drift` replaces some
+    of the training's optimiser settings (Adam's or RMSProp's): a drift to be caught.
     """
 
-    def __init__(self, chapter, training, framework, adam=None):
+    def __init__(self, chapter, training, framework, drift=None):
         self.chapter, self.training, self.framework = chapter, training, framework
-        self.adam = training.adam if adam is None else adam
-        self.nets = {name: without_dropout(framework, net)
-                     for name, net in chapter.build(framework).items()}
-        self.trainers = {role: optimiser(framework, [self.nets[n] for n in names], lr, self.adam)
+        self.dtype = chapter.step_dtype
+        self.adam, self.rmsprop = (settings and {**settings, **(drift or {})}
+                                   for settings in (training.adam, training.rmsprop))
+        nets = built_in(self.dtype, framework, lambda: chapter.build(framework))
+        self.nets = {name: without_dropout(framework, net) for name, net in nets.items()}
+        self.trainers = {role: optimiser(framework, [self.nets[n] for n in names], lr,
+                                         self.adam, self.rmsprop)
                          for role, (names, lr) in training.trainers.items()}
         self.taken = dict.fromkeys(training.trainers, 0)   # steps each optimiser has taken
         self.loss = bce_loss(framework)   # one object: a new one would retrace a tf.function
+        self.passed = {}   # what a step hands to the next ones (CycleGAN's translations)
 
     def run(self, step, weights, data, record=False):
         """`step` from `weights` (loaded into the networks) on `data` (numpy arrays);
@@ -242,20 +268,25 @@ class Session:
         for role in step.roles:
             self.taken[role] += 1
             match_adam_epsilon(fw, self.trainers[role], self.adam, self.taken[role])
-        tensors = {key: as_tensor(fw, value) for key, value in data.items()}
+        tensors = {key: as_tensor(fw, value, self.dtype) for key, value in data.items()}
+        tensors.update(self.passed)
         with quiet(), _recording(self.nets) if record else contextlib.nullcontext() as recorded:
             losses = step.run(library(fw), self.nets, self.trainers, self.loss, tensors)
+        self.passed.update({key: losses.pop(key) for key in step.passes})
         return Run(fw, {k: scalar(fw, v) for k, v in losses.items()},
                    canonical_weights(chapter, fw, self.nets), self._moments(step),
                    {name: weight_kinds(net, fw) for name, net in self.nets.items()},
                    self.nets, recorded)
 
     def _moments(self, step):
+        """{network: (first, second, lr, t)}: Adam's moments, or RMSProp's gradients and
+        averages of squared gradients; nothing with SGD."""
+        state = adam_moments if self.adam is not None else rmsprop_state
         moments = {}
-        for role in step.roles if self.adam is not None else ():
+        for role in step.roles if self.adam or self.rmsprop else ():
             names, lr = self.training.trainers[role]
             for name in names:
-                first, second = adam_moments(self.framework, self.trainers[role], self.nets[name])
+                first, second = state(self.framework, self.trainers[role], self.nets[name])
                 if self.framework == "tensorflow":
                     first, second = (keras_order(self.chapter, name, m, "NCHW")
                                      for m in (first, second))
@@ -276,10 +307,12 @@ class Session:
 
 class Record:
     """A PyTorch step seen through hooks: each batch norm's training-mode calls and the
-    inputs of each kink (ReLU, leaky ReLU, maxout), per module, in call order."""
+    inputs of each kink (ReLU, leaky ReLU, maxout), per module, in call order; and the
+    inputs of every |x| (the L1 losses of chapter 6), whose kink is at 0."""
 
     def __init__(self):
         self.norms, self.kinks = defaultdict(list), defaultdict(list)
+        self.absolutes = []
         self._backward = itertools.count()
 
     def batch_norm(self, module, inputs, output):
@@ -310,6 +343,19 @@ def _is_maxout(module):
     return type(module).__name__ == "Maxout"   # chapter 2's, from gan_edu.torch
 
 
+def _absolutes(record):
+    """A mode that records the input of every torch.abs / Tensor.abs in `record`."""
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    class Absolutes(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func in (torch.abs, torch.Tensor.abs):
+                record.absolutes.append(args[0].detach().double().numpy().ravel())
+            return func(*args, **(kwargs or {}))
+    return Absolutes()
+
+
 @contextlib.contextmanager
 def _recording(nets):
     from torch import nn
@@ -324,7 +370,8 @@ def _recording(nets):
             elif isinstance(module, (nn.ReLU, nn.LeakyReLU)) or _is_maxout(module):
                 handles.append(module.register_forward_hook(record.kink))
     try:
-        yield record
+        with _absolutes(record):
+            yield record
     finally:
         for handle in handles:
             handle.remove()
@@ -342,23 +389,29 @@ def _nearest_clear_point(values, margin):
     return points[np.argmin(np.abs(points))]
 
 
-def _kink_shift(module, calls):
+def kink_margin(dtype):
+    """KINK_MARGIN for steps in float32; in another float type, the same multiple of its
+    rounding (1.9e-13 in float64)."""
+    return KINK_MARGIN * float(np.finfo(dtype).eps / np.finfo(np.float32).eps)
+
+
+def _kink_shift(module, calls, margin=KINK_MARGIN):
     """(margin, shift): the smallest distance of the module's inputs to a kink relative
     to its largest input, and the change of the bias in front of it that moves every
-    unit closer than KINK_MARGIN to twice that distance (twice, so that rounding cannot
+    unit closer than `margin` to twice that distance (twice, so that rounding cannot
     undo the move; None where no unit is that close)."""
     if _is_maxout(module):
-        return _maxout_shift(np.concatenate(calls))
+        return _maxout_shift(np.concatenate(calls), margin)
     x = np.concatenate(calls, axis=1)     # (units, values)
     scale = np.abs(x).max()
     nearest = np.abs(x).min(axis=1)
     shift = np.zeros(len(x))
-    for u in np.flatnonzero(nearest < KINK_MARGIN * scale):
-        shift[u] = -_nearest_clear_point(x[u], 2 * KINK_MARGIN * scale)
+    for u in np.flatnonzero(nearest < margin * scale):
+        shift[u] = -_nearest_clear_point(x[u], 2 * margin * scale)
     return nearest.min() / scale, shift if shift.any() else None
 
 
-def _maxout_shift(x):
+def _maxout_shift(x, margin):
     """`_kink_shift` for maxout's pieces x (values, units, pieces): its kinks are ties
     of the two largest pieces. A unit with a near tie has the piece that wins most
     often raised until it wins every time by twice the margin."""
@@ -366,10 +419,10 @@ def _maxout_shift(x):
     top = np.sort(x, axis=2)
     gaps = (top[..., -1] - top[..., -2]).min(axis=0)
     shift = np.zeros(x.shape[1:])
-    for u in np.flatnonzero(gaps < KINK_MARGIN * scale):
+    for u in np.flatnonzero(gaps < margin * scale):
         best = np.bincount(x[:, u].argmax(axis=1), minlength=x.shape[2]).argmax()
         others = np.delete(x[:, u], best, axis=1).max(axis=1)
-        shift[u, best] = (others - x[:, u, best]).max() + 2 * KINK_MARGIN * scale
+        shift[u, best] = (others - x[:, u, best]).max() + 2 * margin * scale
     return gaps.min() / scale, shift.ravel() if shift.any() else None
 
 
@@ -392,28 +445,32 @@ def _add(nets, weights, parameter, shift):
     for name, net in nets.items():
         for i, obj in enumerate(weight_objects(net, "pytorch")):
             if obj is parameter:
-                weights[name][i] = (weights[name][i] + shift).astype(np.float32)
+                weights[name][i] = (weights[name][i] + shift).astype(weights[name][i].dtype)
 
 
 def calibrate(session, step, weights, data, rounds=10):
-    """(weights, run, margin): `weights` with biases moved off the kinks of every pass of
-    `step`, the PyTorch `session`'s run of the step from them (recorded), and the
-    smallest distance of an input to its kink relative to its layer's largest input."""
-    weights = {name: [a.copy() for a in arrays] for name, arrays in weights.items()}
+    """(weights, run, margin): `weights` (in the session's float type) with biases moved
+    off the kinks of every pass of `step`, the PyTorch `session`'s run of the step from
+    them (recorded), and the smallest distance of an input to its kink relative to its
+    layer's largest input. The kinks of |x| are measured too but not moved: their
+    inputs are data minus outputs, which no bias shifts alone."""
+    weights = {name: [a.astype(session.dtype) for a in arrays] for name, arrays in weights.items()}
+    margin = kink_margin(session.dtype)
     for _ in range(rounds):
         before = session.snapshot()
         run = session.run(step, weights, data, record=True)
-        margins, moved = [np.inf], False
+        margins = [np.inf] + [np.abs(x).min() / np.abs(x).max() for x in run.record.absolutes]
+        moved = False
         for module, calls in run.record.kinks.items():
-            margin, shift = _kink_shift(module, calls)
-            margins.append(margin)
+            nearest, shift = _kink_shift(module, calls, margin)
+            margins.append(nearest)
             if shift is not None:
                 _add(run.nets, weights, _bias_in_front(run.nets, module), shift)
                 moved = True
         if not moved:
             return weights, run, min(margins)
         session.restore(before)
-    raise RuntimeError(f"{step.name}: inputs still within {KINK_MARGIN} of a kink after "
+    raise RuntimeError(f"{step.name}: inputs still within {margin:.1e} of a kink after "
                        f"{rounds} rounds of moving biases")
 
 
@@ -426,24 +483,30 @@ def _trained(run):
                 yield (name, i), a
 
 
-def _adam_updates(run, adam):
-    """{(network, index): the update Adam made, from this run's own moments} for every
-    array the step trained, also where another network holds it (InfoGAN's body)."""
+def _updates(run, training):
+    """{(network, index): the update the optimiser made, from this run's own state (Adam's
+    moments; RMSProp's gradient and squared average, by the framework's own rule)} for
+    every array the step trained, also where another network holds it (InfoGAN's body)."""
+    def update(first, second, lr, t):
+        if training.adam is not None:
+            return adam_update(first, second, lr, training.adam, t)
+        return rmsprop_update(first, second, lr, training.rmsprop, run.framework)
     by_object = {}
     for name, (first, second, lr, t) in run.moments.items():
         for obj, m, v in zip(weight_objects(run.nets[name], run.framework), first, second):
             if m is not None:
-                by_object[id(obj)] = adam_update(m, v, lr, adam, t)
+                by_object[id(obj)] = update(m, v, lr, t)
     return {(name, i): by_object[id(obj)] for name, net in run.nets.items()
             for i, obj in enumerate(weight_objects(net, run.framework)) if id(obj) in by_object}
 
 
 def _weights_error(run_a, run_b, training):
-    """The weights' largest relative difference after a step, beyond what Adam's steep
-    update makes of the two frameworks' own moments: each element may differ by
-    |update_a - update_b| (measure 3 of the module's docstring)."""
-    updates_a, updates_b = (_adam_updates(r, training.adam) if training.adam else {}
-                            for r in (run_a, run_b))
+    """The weights' largest relative difference after a step, beyond what the optimiser's
+    update makes of the two frameworks' own state: each element may differ by
+    |update_a - update_b| (measure 3 of the module's docstring; with RMSProp this also
+    holds the real difference of its epsilon's place). Weight clipping after the update
+    brings two weights no further apart, so the allowance stands."""
+    updates_a, updates_b = (_updates(r, training) for r in (run_a, run_b))
     trained_b, worst = dict(_trained(run_b)), 0.0
     for key, a in _trained(run_a):
         b = trained_b[key]
@@ -483,8 +546,9 @@ def _differences(run_a, run_b, training):
 
 
 def predicted_statistics(pytorch_run, weights, framework):
-    """{(network, index): array}: running statistics after the step by `framework`'s rule,
-    from `weights` before it and the batch statistics that PyTorch's run recorded."""
+    """{(network, index of the running mean, of the variance): [(mean, var), ...]}: the
+    running statistics after the step that `framework`'s rule allows, from `weights`
+    before it and the batch statistics that PyTorch's run recorded."""
     predicted = {}
     for name, net in pytorch_run.nets.items():
         objects = weight_objects(net, "pytorch")
@@ -493,7 +557,7 @@ def predicted_statistics(pytorch_run, weights, framework):
                      if obj is module.running_mean or obj is module.running_var]
             if where:
                 i, j = where
-                predicted[name, i], predicted[name, j] = running_statistics(
+                predicted[name, i, j] = possible_running_statistics(
                     weights[name][i], weights[name][j], calls, framework)
     return predicted
 
@@ -535,22 +599,27 @@ def _statistics(runs, weights):
     batch norm's running statistics after a step; empty without batch norm or PyTorch."""
     if "pytorch" not in runs or not runs["pytorch"].record.norms:
         return {}, {}
-    where = predicted_statistics(runs["pytorch"], weights, "pytorch").keys()
-    own = {fw: max(max_relative_error(run.weights[name][i], want) for (name, i), want
+
+    def error(run, name, i, j, candidates):   # against the candidate that fits best
+        return min(max(max_relative_error(run.weights[name][i], mean),
+                       max_relative_error(run.weights[name][j], var))
+                   for mean, var in candidates)
+    own = {fw: max(error(run, *where, candidates) for where, candidates
                    in predicted_statistics(runs["pytorch"], weights, fw).items())
            for fw, run in runs.items()}
-    gaps = {(a, b): max(max_relative_error(runs[a].weights[name][i], runs[b].weights[name][i])
-                        for name, i in where)
+    where = [(name, k) for name, i, j in predicted_statistics(runs["pytorch"], weights, "pytorch")
+             for k in (i, j)]
+    gaps = {(a, b): max(max_relative_error(runs[a].weights[name][k], runs[b].weights[name][k])
+                        for name, k in where)
             for a, b in itertools.combinations(runs, 2)}
     return own, gaps
 
 
 def sessions_for(chapter, training, frameworks, drift=None):
-    """{framework: Session}; `drift` maps a framework to Adam settings that replace the
-    chapter's there, a drift the comparison must catch."""
+    """{framework: Session}; `drift` maps a framework to optimiser settings (Adam's or
+    RMSProp's) that replace the chapter's there, a drift the comparison must catch."""
     drift = drift or {}
-    return {fw: Session(chapter, training, fw, {**training.adam, **drift[fw]} if fw in drift
-                        else None) for fw in frameworks}
+    return {fw: Session(chapter, training, fw, drift.get(fw)) for fw in frameworks}
 
 
 def compare_training(chapter, training, frameworks, weights, drift=None, seed=2):
@@ -693,10 +762,13 @@ def _pair(pair):
 
 def _settings(training):
     rates = ", ".join(f"{role} {lr:g}" for role, (_, lr) in training.trainers.items())
-    if training.adam is None:
-        return f"SGD, lr {rates}"
-    betas, eps = training.adam["betas"], training.adam["eps"]
-    return f"Adam, lr {rates}, betas {betas}, eps {eps:g}"
+    if training.adam is not None:
+        betas, eps = training.adam["betas"], training.adam["eps"]
+        return f"Adam, lr {rates}, betas {betas}, eps {eps:g}"
+    if training.rmsprop is not None:
+        rho, eps = training.rmsprop["rho"], training.rmsprop["eps"]
+        return f"RMSProp, lr {rates}, rho {rho:g}, eps {eps:g}"
+    return f"SGD, lr {rates}"
 
 
 def _render(table):
@@ -723,7 +795,10 @@ def _render(table):
     for training, steps in table.trainings.items():
         names = ", ".join(dict.fromkeys(s.step.name for s in steps))
         yield ""
-        yield f"{ITERATIONS} iterations of the {training.name} ({names}), batch {BATCH}:"
+        dtype = table.chapter.step_dtype
+        precision = "" if dtype == "float32" else f", in {dtype}"
+        yield (f"{ITERATIONS} iterations of the {training.name} ({names}), "
+               f"batch {BATCH}{precision}:")
         yield f"  {_settings(training)}"
         yield f"{'':{width + 20}}{head}"
         for what in steps[0].errors:
@@ -738,6 +813,11 @@ def _render(table):
     yield ""
     yield ("weights after: beyond what Adam's update, steep for gradients near eps, makes of "
            "each framework's own moments")
+    if any(t.rmsprop is not None for t in table.trainings):
+        yield ("RMSProp: gradients as computed, second moments the averages of squared "
+               "gradients; weights after:")
+        yield ("  beyond what RMSProp's update, eps where each framework puts it, makes of "
+               "each one's own state")
 
 
 def _counts(frameworks, net):

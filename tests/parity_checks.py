@@ -22,11 +22,11 @@ from gan_edu.parity_chapters import CHAPTERS
 from gan_edu.parity_table import (
     BAR,
     BATCH,
-    KINK_MARGIN,
     canonical_weights,
     compare_nets,
     compare_step,
     initialisation_problems,
+    kink_margin,
     put_weights,
     reference_weights,
     sessions_for,
@@ -113,18 +113,21 @@ def test_running_statistics_follow_each_frameworks_rule(table, fw):
 @pytest.mark.parametrize("pair", [("pytorch", "tensorflow"), ("tensorflow", "mxnet")],
                          ids=pair_id)
 def test_the_rules_differ_where_the_frameworks_do(table, pair):
-    """The running statistics truly differ, while each framework matches its own rule
-    (above): PyTorch's from Keras' by its unbiased variance, n / (n - 1); MXNet's from
-    Keras' where the generator's batch is detached (the discriminator's step)."""
+    """The running statistics truly differ, by more than the bar, while each framework
+    matches its own rule (above), so a framework that followed another's rule would fail:
+    PyTorch's from Keras' by its unbiased variance, n / (n - 1) (small where n is large:
+    2e-4 with chapter 6's 28 x 28 maps); MXNet's from Keras' where the generator's batch
+    is detached (the discriminator's step)."""
     gaps = [parity.statistics_gaps[pair] for _, parity in steps(table) if parity.statistics_gaps]
     if not gaps:
         pytest.skip("no batch norm in this chapter")
-    assert max(gaps) > 10 * BAR
+    assert max(gaps) > BAR
 
 
 def test_every_step_stays_away_from_kinks(table):
+    margin = kink_margin(table.chapter.step_dtype)   # in float64 far smaller (chapter 6)
     for where, parity in steps(table):
-        assert parity.margin >= KINK_MARGIN, where
+        assert parity.margin >= margin, where
 
 
 def test_the_settings_are_the_chapters(chapter):
