@@ -493,28 +493,6 @@ def patch_D(channels=16, norm=True):
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
-class ImageBuffer:
-    """CycleGAN's history of generated images; random draws from a numpy generator."""
-
-    def __init__(self, size, rng):
-        self.size, self.rng, self.images = size, rng, []
-
-    def query(self, images):
-        out = []
-        for image in images:
-            if len(self.images) < self.size:   # filling up: keep it and show it
-                self.images.append(image)
-                out.append(image)
-            elif self.rng.random() < 0.5:      # show an older image, keep the new one
-                i = int(self.rng.integers(self.size))
-                out.append(self.images[i])
-                self.images[i] = image
-            else:
-                out.append(image)
-        return nd.stack(*out)
-
-
-# Defined in chapters/06_cyclegan_dualgan.md
 def update_cycle_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_cycle,
                    lambda_identity):
     """One step of both generators on CycleGAN's loss; returns it and the translations."""

@@ -408,15 +408,21 @@ def cycle_upsample(X, channels):
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
-def cycle_G(channels=16, num_res=2, dropout=0.0):
-    """Encoder, residual blocks, decoder: a 28x28 image in [-1, 1] to another one."""
+def cycle_trunk(X, channels, num_res, dropout):
+    """Both generators' layers up to the output: returns the first features (for
+    DualGAN's skip) and the decoder's."""
     c = channels
-    X = inputs = keras.Input((28, 28, 1))
-    X = conv_norm_relu(X, c, 3)                                          # (28, 28, c)
-    X = conv_norm_relu(X, 2 * c, 4, 2)                                   # (14, 14, 2c)
+    E = conv_norm_relu(X, c, 3)                                          # (28, 28, c)
+    X = conv_norm_relu(E, 2 * c, 4, 2)                                   # (14, 14, 2c)
     for _ in range(num_res):
         X = cycle_residual(X, 2 * c, dropout)                            # (14, 14, 2c)
-    X = cycle_upsample(X, c)                                             # (28, 28, c)
+    return E, cycle_upsample(X, c)                                       # (28, 28, c)
+
+
+def cycle_G(channels=16, num_res=2, dropout=0.0):
+    """Encoder, residual blocks, decoder: a 28x28 image in [-1, 1] to another one."""
+    inputs = keras.Input((28, 28, 1))
+    _, X = cycle_trunk(inputs, channels, num_res, dropout)
     X = cycle_conv(1, 3, use_bias=True, activation="tanh")(X)            # (28, 28, 1)
     return keras.Model(inputs, X)
 
@@ -424,13 +430,8 @@ def cycle_G(channels=16, num_res=2, dropout=0.0):
 def dual_G(channels=16, num_res=2, dropout=0.2):
     """DualGAN's generator: a small U-Net with dropout in its residual blocks; its
     output is a change to the input image, tanh(atanh(0.9 x) + f(x))."""
-    c = channels
-    X = inputs = keras.Input((28, 28, 1))
-    E = conv_norm_relu(X, c, 3)                                          # (28, 28, c)
-    X = conv_norm_relu(E, 2 * c, 4, 2)                                   # (14, 14, 2c)
-    for _ in range(num_res):
-        X = cycle_residual(X, 2 * c, dropout)                            # (14, 14, 2c)
-    X = cycle_upsample(X, c)                                             # (28, 28, c)
+    inputs = keras.Input((28, 28, 1))
+    E, X = cycle_trunk(inputs, channels, num_res, dropout)
     X = keras.layers.Concatenate()([E, X])                               # skip: (28, 28, 2c)
     change = cycle_conv(1, 3, use_bias=True)(X)                          # (28, 28, 1)
     outputs = keras.ops.tanh(keras.ops.arctanh(0.9 * inputs) + change)   # f = 0: 0.9 x
@@ -448,28 +449,6 @@ def patch_D(channels=16, norm=True):
     layers += [keras.layers.LeakyReLU(negative_slope=0.2),
                cycle_conv(1, 3, use_bias=True)]                          # (7, 7, 1)
     return keras.Sequential(layers)
-
-
-# Defined in chapters/06_cyclegan_dualgan.md
-class ImageBuffer:
-    """CycleGAN's history of generated images; random draws from a numpy generator."""
-
-    def __init__(self, size, rng):
-        self.size, self.rng, self.images = size, rng, []
-
-    def query(self, images):
-        out = []
-        for image in tf.unstack(images):
-            if len(self.images) < self.size:   # filling up: keep it and show it
-                self.images.append(image)
-                out.append(image)
-            elif self.rng.random() < 0.5:      # show an older image, keep the new one
-                i = int(self.rng.integers(self.size))
-                out.append(self.images[i])
-                self.images[i] = image
-            else:
-                out.append(image)
-        return tf.stack(out)
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
