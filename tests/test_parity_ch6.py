@@ -20,8 +20,6 @@ from parity_checks import first_step_errors, need, reference
 import gan_edu
 from gan_edu.parity import (
     FRAMEWORKS,
-    PAIRS,
-    as_numpy,
     as_tensor,
     forward,
     library,
