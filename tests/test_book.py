@@ -114,8 +114,8 @@ def test_framework_notebook_runs_with_only_its_framework(tmp_path, monkeypatch, 
     source = book.chapter_sources()[0]
     notebook = book.split_by_framework(jupytext.read(source), framework)
     monkeypatch.setenv("PYTHONPATH", f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-    # The timeout only catches a hung kernel. The chapter's MXNet training cell took 360 s
-    # beside one other job, and this test failed at a load of three, presumably at 600 s.
+    # The timeout only catches a hung kernel: the MXNet case took 360 s beside one other
+    # job and failed at a load of three, presumably by running past the old 600 s.
     NotebookClient(notebook, timeout=1800, kernel_name="python3",
                    resources={"metadata": {"path": str(source.parent)}}).execute()
     printed = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
