@@ -91,13 +91,127 @@ def library_drift():
     return [path for path, text in library().items() if path.read_text() != text]
 
 
+HEADING = re.compile(r"(#{1,6})[ \t]+(.*?)[ \t#]*$")
+FENCE = re.compile(r"[ \t]*(```|~~~)")
+# What a one-framework notebook asks its reader to install: requirements.txt's pins.
+SETUP_PACKAGES = {"pytorch": ["torch"], "tensorflow": ["tensorflow-cpu", "keras"],
+                  "mxnet": ["mxnet"]}
+SETUP_SHARED = ["numpy", "matplotlib", "scikit-learn", "scipy", "tqdm"]
+
+
+def headings(cell):
+    """(line number, level, text) of every heading of a markdown cell, fenced code skipped."""
+    found, fenced = [], False
+    for number, line in enumerate(cell.source.splitlines()):
+        if FENCE.match(line):
+            fenced = not fenced
+        match = None if fenced else HEADING.match(line)
+        if match:
+            found.append((number, len(match.group(1)), match.group(2)))
+    return found
+
+
+def cell_frameworks(notebook):
+    """The framework each cell belongs to (None for a shared cell), in cell order.
+
+    The rule: a cell with a framework tag belongs to that framework, wherever it stands.
+    An untagged markdown cell that opens with a heading named after a framework
+    (`## PyTorch`, `## TensorFlow`, `## MXNet`) starts that framework's section; the
+    section runs to the next heading of the same or a higher level, and every cell in
+    it, the heading's cell included, belongs to the framework. A framework heading must
+    open its own cell, and a heading that ends a section must open its cell, so that no
+    cell is half in a section; a cell in one framework's section must not carry another
+    framework's tag. Anything else is shared.
+    """
+    names = {title.lower(): tag for tag, title in TITLES.items()}
+    owners, section = [], None   # section: (framework, heading level) or None
+    for index, cell in enumerate(notebook.cells):
+        tag = framework_of(cell)
+        marks = headings(cell) if cell.cell_type == "markdown" else []
+        for number, level, text in marks:
+            where = f"cell {index} ({cell.source.splitlines()[0][:60]!r})"
+            starts = names.get(text.lower()) if not tag else None
+            closes = section is not None and level <= section[1]
+            if (starts or closes) and number != 0:
+                raise ValueError(f"{where}: the heading {text!r} must open its own cell "
+                                 f"(put two blank lines before it in the .md source)")
+            if starts:
+                section = (starts, level)
+            elif closes:
+                section = None
+        if section and tag and tag != section[0]:
+            raise ValueError(f"cell {index} is tagged {tag!r} but stands in the "
+                             f"{TITLES[section[0]]} section:\n{cell.source[:200]}")
+        owners.append(tag or (section[0] if section else None))
+    return owners
+
+
+def _pins():
+    """{package: version} from requirements.txt."""
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        name, _, version = line.split("#")[0].strip().partition("==")
+        if version:
+            pins[name.lower()] = version
+    return pins
+
+
+def setup_cells(framework):
+    """A markdown cell saying what to install for `framework`, and one printing versions."""
+    pins, title = _pins(), TITLES[framework]
+    packages = SETUP_SHARED[:1] + SETUP_PACKAGES[framework] + SETUP_SHARED[1:]
+    pip = " ".join(f"{p}=={pins[p]}" for p in packages)
+    text = (f"**Set-up.** This notebook needs {title} only. In a fresh environment "
+            f"(Python 3.10 or newer), install the versions the book was run with, then the "
+            f"book's helper package `gan_edu` from the root of its repository:\n\n"
+            f"```bash\npip install {pip}\npip install -e .\n```\n\n"
+            f"The next cell prints the versions you have.")
+    framework_line = {
+        "pytorch": 'print(f"PyTorch {installed(\'torch\')}")',
+        "tensorflow": ('print(f"TensorFlow {installed(\'tensorflow-cpu\', \'tensorflow\')}, "\n'
+                       '      f"Keras {installed(\'keras\')}")'),
+        "mxnet": 'print(f"MXNet {installed(\'mxnet\')}")',
+    }[framework]
+    code = ("import sys\n"
+            "from importlib.metadata import PackageNotFoundError, version\n\n\n"
+            "def installed(*names):\n"
+            "    \"\"\"The version of the first of `names` that is installed.\"\"\"\n"
+            "    for name in names:\n"
+            "        try:\n"
+            "            return version(name)\n"
+            "        except PackageNotFoundError:\n"
+            "            pass\n"
+            "    return \"not installed\"\n\n\n"
+            "print(f\"Python {sys.version.split()[0]}\")\n"
+            "print(f\"numpy {installed(\'numpy\')}\")\n"
+            f"{framework_line}")
+    return [nbformat.v4.new_markdown_cell(text, metadata={"tags": [framework, "setup"]}),
+            nbformat.v4.new_code_cell(code, metadata={"tags": [framework, "setup"]})]
+
+
 def split_by_framework(notebook, framework):
-    """A copy of `notebook` with its shared cells and one framework's cells, outputs cleared."""
+    """A copy of `notebook` for readers of one framework, outputs cleared.
+
+    It keeps the shared cells and `framework`'s cells (see `cell_frameworks`), drops the
+    other frameworks' sections with their headings, and opens with set-up cells: what
+    to install, and the versions installed. The set-up follows the title line.
+    """
     copy = nbformat.from_dict(notebook)
-    copy.cells = [c for c in copy.cells if framework_of(c) in (None, framework)]
+    owners = cell_frameworks(copy)
+    copy.cells = [c for c, owner in zip(copy.cells, owners) if owner in (None, framework)]
     for cell in copy.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+    at = 0
+    first = copy.cells[0] if copy.cells else None
+    if first is not None and first.cell_type == "markdown" and first.source.startswith("# "):
+        title, _, rest = first.source.partition("\n")
+        copy.cells[:1] = [nbformat.v4.new_markdown_cell(title, metadata=first.metadata)]
+        if rest.strip():
+            copy.cells.insert(1, nbformat.v4.new_markdown_cell(rest.strip("\n"),
+                                                               metadata=first.metadata))
+        at = 1
+    copy.cells[at:at] = setup_cells(framework)
     copy.metadata.pop("jupytext", None)
     copy.metadata["gan_edu"] = {"framework": framework}
     return copy

@@ -47,15 +47,32 @@ def test_executed_notebooks_have_no_warnings_and_png_figures_only():
 
 
 def test_split_keeps_shared_and_one_framework(tmp_path):
-    cell = nbformat.v4.new_code_cell
+    cell, text = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
     notebook = nbformat.v4.new_notebook(cells=[
+        text("# Title\n\nShared prose."),
         cell("shared = 1"),
         cell("import torch", metadata={"tags": ["pytorch"]}),
-        cell("import tensorflow", metadata={"tags": ["tensorflow"]}),
-        cell("import mxnet", metadata={"tags": ["mxnet"]}),
+        text("## TensorFlow"), text("Keras prose."), cell("import tensorflow"),
+        text("### A TensorFlow detail"),
+        text("## MXNet"), text("Gluon prose."), cell("import mxnet"),
+        text("## Comparison"), cell("compare()"),
     ])
     split = book.split_by_framework(notebook, "tensorflow")
-    assert [c.source for c in split.cells] == ["shared = 1", "import tensorflow"]
+    setup = [c for c in split.cells if "setup" in c.metadata.get("tags", [])]
+    assert [c.cell_type for c in setup] == ["markdown", "code"]
+    assert split.cells[1:3] == setup   # after the title line, before the rest
+    assert "tensorflow-cpu==" in setup[0].source and "pip install -e ." in setup[0].source
+    assert [c.source for c in split.cells if c not in setup] == [
+        "# Title", "Shared prose.", "shared = 1", "## TensorFlow", "Keras prose.",
+        "import tensorflow", "### A TensorFlow detail", "## Comparison", "compare()"]
+    assert all(c.outputs == [] for c in split.cells if c.cell_type == "code")
+
+
+def test_split_rejects_a_framework_heading_inside_a_cell():
+    text = nbformat.v4.new_markdown_cell
+    notebook = nbformat.v4.new_notebook(cells=[text("## Training\n\nShared.\n\n## PyTorch")])
+    with pytest.raises(ValueError, match="must open its own cell"):
+        book.split_by_framework(notebook, "pytorch")
 
 
 def test_untagged_save_must_name_its_module(tmp_path, monkeypatch):
@@ -157,3 +174,36 @@ def test_build_writes_pages_and_an_index_quietly(tmp_path, capfd):
     assert "42" in (tmp_path / "out" / "01_tiny.html").read_text()
     assert "A tiny chapter" in (tmp_path / "out" / "index.html").read_text()
     assert not list((tmp_path / "out").glob("*.tmp"))
+
+
+# What must not appear in another framework's notebook: the names in headings and code
+# (comments included); in code also the modules' usual aliases.
+FRAMEWORK_NAMES = {"pytorch": r"pytorch|\btorch\b",
+                   "tensorflow": r"tensorflow|keras|\btf\.",
+                   "mxnet": r"mxnet|gluon|\bmx\.|\bnd\."}
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow", "mxnet"])
+@pytest.mark.parametrize("source", book.chapter_sources(), ids=lambda p: p.stem)
+def test_split_has_no_other_framework_names(source, framework):
+    """A one-framework notebook names no other framework in a heading or a code cell.
+
+    Shared prose may still compare the frameworks (e.g. "How the three versions
+    differ"); only headings and code are checked, and nothing is executed.
+    """
+    import re
+    others = re.compile("|".join(pattern for name, pattern in FRAMEWORK_NAMES.items()
+                                 if name != framework), re.IGNORECASE)
+    split = book.split_by_framework(jupytext.read(source), framework)
+    found = []
+    for cell in split.cells:
+        if cell.cell_type == "code":
+            found += [f"code: {line.strip()}" for line in cell.source.splitlines()
+                      if others.search(line)]
+        else:
+            found += [f"heading: {text}" for _, _, text in book.headings(cell)
+                      if others.search(text)]
+    assert not found, f"{source.name}, {framework} notebook:\n" + "\n".join(found)
+    sections = [text for cell in split.cells if cell.cell_type == "markdown"
+                for _, _, text in book.headings(cell) if text in book.TITLES.values()]
+    assert sections == [book.TITLES[framework]], sections
