@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: install book test unit nbval lint lib notebooks bench clean
+.PHONY: install book run browser test unit nbval lint lib notebooks bench clean
 
 install: $(STAMP)
 
@@ -19,14 +19,27 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The website from the committed, executed notebooks (seconds; nothing is executed).
 book: install
-	$(PY) -m gan_edu.book build _build/book
+	$(PY) -m gan_edu.site book _build/book
+
+# Execute every chapter afresh into _build/run (about an hour on 2 cores), then the site.
+run: install
+	$(PY) -m gan_edu.site run _build/book --executed _build/run
+
+# Debian's chromium and chromedriver for the site's browser tests (tests/test_site.py).
+# Where they cannot be installed, those tests fail and say what to install.
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq chromium chromium-driver; } || \
+	  echo "make browser: could not install chromium and chromium-driver (apt-get install chromium chromium-driver)"
 
 # Unit tests and every chapter notebook (nbval), two workers, one notebook per worker,
 # each worker's frameworks on one thread so that the two do not fight over the cores.
 test nbval unit: export OMP_NUM_THREADS ?= 1
 
-test: install
+test: install browser
 	$(PY) -m pytest -n $(JOBS) --dist loadfile $(NBVAL) tests chapters
 
 unit: install
