@@ -34,8 +34,13 @@ html_theme = "sphinx_book_theme"
 html_title = project
 html_static_path = ["_static"]
 html_css_files = ["book.css"]
+html_js_files = ["file-search.js"]
+# A favicon of its own, or the browser asks the server for /favicon.ico.
+html_favicon = "_static/favicon.png"
 html_copy_source = False  # the download links point at the notebooks themselves
 html_show_sourcelink = False
+# The theme reads its colour mode from the context; left empty, it logs a console error.
+html_context = {"default_mode": "light"}
 html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": False,

@@ -1,0 +1,265 @@
+"""The website as a reader sees it, checked in a real browser.
+
+The site is built as `make book` builds it, into a temporary folder, and read with
+Debian's chromium through chromedriver (`make browser` installs both); nothing is
+downloaded at run time. One browser serves the whole module. Screenshots of every
+chapter page go to _build/screenshots/ for people to look at, with checks.json, the
+counts behind the checks.
+"""
+
+import functools
+import http.server
+import json
+import re
+import threading
+import warnings
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from gan_edu import book, site
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+SHOTS = book.ROOT / "_build" / "screenshots"
+CHAPTERS = [source.stem for source in book.chapter_sources()]
+FRAMEWORKS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet"}
+LOCAL_SCHEMES = {"file", "data", "blob", "about", "chrome"}
+# TeX that MathJax should have replaced: $...$, \(...\), \[...\] or a TeX command.
+RAW_TEX = re.compile(r"\$[^$\s][^$]*\$|\\[(\[]|\\(frac|begin|mathbf|mathcal|log|sum)\b")
+COUNTS = {}  # what the checks saw, written to _build/screenshots/checks.json
+
+
+@pytest.fixture(scope="module")
+def site_dir(tmp_path_factory):
+    """The site, built from the committed notebooks as `make book` builds it."""
+    out = tmp_path_factory.mktemp("site") / "book"
+    with warnings.catch_warnings():  # the theme's own Sphinx deprecations are not ours
+        warnings.simplefilter("ignore")
+        assert site.build_site(book.CHAPTERS, out) == 0, "the site's Sphinx build failed"
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless chromium that logs the console and every request it makes."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: the browser tests need Debian's chromium "
+                    f"and chromedriver; run `make browser` or "
+                    f"`apt-get install chromium chromium-driver`")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    # A driver path given here keeps Selenium Manager (which downloads) out of it.
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "checks.json").write_text(json.dumps(COUNTS, indent=1) + "\n")
+
+
+def open_page(driver, url):
+    """Load `url`, wait for MathJax, and return the console errors and requested URLs."""
+    driver.get_log("browser"), driver.get_log("performance")  # forget earlier pages
+    driver.get(url)
+    driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "if (!document.querySelector('script[src*=mathjax]')) return done();"
+        "const ready = () => window.MathJax && MathJax.startup && MathJax.startup.promise;"
+        "const wait = (n) => ready() ? MathJax.startup.promise.then(() => done())"
+        "  : n > 0 ? setTimeout(() => wait(n - 1), 50) : done();"
+        "wait(200);")
+    errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    return errors, requested_urls(driver)
+
+
+def requested_urls(driver):
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def page_url(site_dir, name):
+    return (site_dir / f"{name}.html").as_uri()
+
+
+def chapter_text(source):
+    """The prose of a chapter's notebook, lower case, to know which words it contains."""
+    import nbformat
+    notebook = nbformat.read(book.CHAPTERS / f"{source}.ipynb", as_version=4)
+    return " ".join(c.source for c in notebook.cells if c.cell_type == "markdown").lower()
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_page(browser, site_dir, name):
+    """No console error, nothing from the network, images loaded, maths typeset."""
+    from selenium.webdriver.common.by import By
+    errors, urls = open_page(browser, page_url(site_dir, name))
+    assert not errors, f"console errors on {name}: {errors}"
+    remote = [u for u in urls if urlparse(u).scheme not in LOCAL_SCHEMES]
+    assert not remote, f"{name} requested {remote}"
+
+    broken = browser.execute_script(
+        "return [...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
+        ".map(i => i.src)")
+    assert not broken, f"images that did not load on {name}: {broken}"
+
+    raw = browser.execute_script(
+        "const a = document.querySelector('article').cloneNode(true);"
+        "a.querySelectorAll('pre, code, script, style, mjx-container, .cell_output')"
+        ".forEach(e => e.remove());"
+        "return a.textContent;")
+    leftovers = [m.group(0) for m in RAW_TEX.finditer(raw)]
+    assert not leftovers, f"raw TeX on {name}: {leftovers[:5]}"
+    formulas = len(browser.find_elements(By.CSS_SELECTOR, "article .math"))
+    typeset = len(browser.find_elements(By.CSS_SELECTOR, "article mjx-container"))
+    if "$" in chapter_text(name):
+        assert formulas > 0 and typeset >= formulas, f"{name}: {typeset} of {formulas} typeset"
+
+    tab_sets = browser.find_elements(By.CSS_SELECTOR, ".sd-tab-set")
+    assert tab_sets, f"{name} has no framework tabs"
+    for tabs in tab_sets:
+        labels = [e.get_attribute("data-sync-id")
+                  for e in tabs.find_elements(By.CSS_SELECTOR, ":scope > label")]
+        assert labels == list(FRAMEWORKS), f"{name}: a tab set with tabs {labels}"
+    outline = browser.find_element(By.CSS_SELECTOR, ".bd-toc").get_attribute("textContent")
+    assert not set(FRAMEWORKS.values()) & set(re.findall(r"\w+", outline)), \
+        f"framework headings in {name}'s outline"
+
+    links = browser.find_elements(By.CSS_SELECTOR, ".notebook-downloads a")
+    targets = [Path(urlparse(a.get_attribute("href")).path) for a in links]
+    assert len(targets) == 1 + len(FRAMEWORKS), f"{name}: download links {targets}"
+    assert all(t.is_file() and t.suffix == ".ipynb" for t in targets), targets
+
+    save_screenshots(browser, name, tab_sets[0])
+    COUNTS[name] = dict(requests=len(urls), images=len(browser.execute_script(
+        "return document.images")), formulas=formulas, typeset=typeset,
+        tab_sets=len(tab_sets), downloads=len(targets))
+
+
+def save_screenshots(driver, name, tabs):
+    """The top of the page, and its first tab set."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.execute_script("window.scrollTo(0, 0)")
+    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+    driver.execute_script("arguments[0].scrollIntoView()", tabs)
+    driver.save_screenshot(str(SHOTS / f"{name}-tabs.png"))
+
+
+def shown_frameworks(driver):
+    """The framework whose tab each tab set on the page shows."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll('.sd-tab-set')].map(s =>"
+        " s.querySelector(':scope > input:checked + label').dataset.syncId)")
+
+
+def choose(driver, framework):
+    from selenium.webdriver.common.by import By
+    label = driver.find_element(By.CSS_SELECTOR, f".sd-tab-set > label[data-sync-id={framework}]")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", label)
+    label.click()
+
+
+def test_framework_choice_holds_across_pages(browser, site_dir):
+    """TensorFlow chosen in chapter 3 shows on chapter 1 after a link and a reload."""
+    from selenium.webdriver.common.by import By
+    first, third = CHAPTERS[0], CHAPTERS[2]
+    open_page(browser, page_url(site_dir, third))
+    assert set(shown_frameworks(browser)) == {"pytorch"}, "PyTorch is the first choice"
+    choose(browser, "tensorflow")
+    assert set(shown_frameworks(browser)) == {"tensorflow"}
+    browser.find_element(By.CSS_SELECTOR, f".bd-sidebar-primary a[href='{first}.html']").click()
+    assert browser.current_url.endswith(f"{first}.html")
+    assert set(shown_frameworks(browser)) == {"tensorflow"}
+    visible = browser.find_element(
+        By.CSS_SELECTOR, ".sd-tab-set > input:checked + label + .sd-tab-content")
+    assert visible.is_displayed() and "tensorflow" in visible.text.lower()
+    browser.refresh()
+    assert set(shown_frameworks(browser)) == {"tensorflow"}
+    choose(browser, "pytorch")  # as a new reader finds it, for the other tests
+    COUNTS["framework choice"] = dict(pages=2, reloads=1)
+
+
+def search(driver, url, word):
+    """The page names that the site's search lists for `word`."""
+    from selenium.webdriver.support.ui import WebDriverWait
+    errors, urls = open_page(driver, f"{url}?q={word}")
+    assert not errors, errors
+    # Sphinx's search script writes a summary line once it has searched the index.
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script(
+        "const s = document.querySelector('#search-results .search-summary');"
+        "return s && /found|did not match/i.test(s.textContent)"))
+    found = driver.execute_script(
+        "return [...document.querySelectorAll('#search-results ul.search li a')]"
+        ".map(a => a.getAttribute('href'))")
+    return {Path(urlparse(href).path).stem for href in found}, urls
+
+
+@pytest.mark.parametrize("word", ["discriminator", "wasserstein", "mutual"])
+def test_search_from_file(browser, site_dir, word):
+    """Searching the site from file:// lists every chapter whose prose has the word."""
+    expected = {name for name in CHAPTERS if word in chapter_text(name)}
+    assert expected, f"no chapter mentions {word!r}: pick another word"
+    found, _ = search(browser, (site_dir / "search.html").as_uri(), word)
+    assert expected <= found, f"{word!r}: found {sorted(found)}, expected {sorted(expected)}"
+    COUNTS[f"search {word} (file)"] = dict(expected=len(expected), found=len(found))
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_search_from_local_server(browser, site_dir):
+    """The same search over HTTP from a loopback server; every request stays on it."""
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=site_dir))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        expected = {name for name in CHAPTERS if "wasserstein" in chapter_text(name)}
+        found, urls = search(browser, f"{base}/search.html", "wasserstein")
+    finally:
+        server.shutdown()
+    assert expected <= found
+    remote = [u for u in urls if not u.startswith(base) and urlparse(u).scheme
+              not in LOCAL_SCHEMES]
+    assert not remote, remote
+    COUNTS["search wasserstein (http)"] = dict(expected=len(expected), found=len(found),
+                                               requests=len(urls))
+
+
+def test_previous_next_reach_every_chapter(browser, site_dir):
+    """From the index, `next` walks through every chapter in order and `previous` back."""
+    from selenium.webdriver.common.by import By
+
+    def follow(selector):
+        links = browser.find_elements(By.CSS_SELECTOR, selector)
+        if not links:
+            return None
+        browser.get(links[0].get_attribute("href"))
+        return Path(urlparse(browser.current_url).path).stem
+
+    browser.get(page_url(site_dir, "index"))
+    forward = []
+    while (name := follow("a.right-next")) is not None:
+        forward.append(name)
+    backward = []
+    while (name := follow("a.left-prev")) is not None:
+        backward.append(name)
+    assert forward == CHAPTERS, forward
+    assert backward == ["index", *CHAPTERS[:-1]][::-1], backward
+    COUNTS["previous/next"] = dict(forward=len(forward), backward=len(backward))
+
