@@ -11,6 +11,7 @@ import functools
 import http.server
 import json
 import re
+import shutil
 import threading
 import warnings
 from pathlib import Path
@@ -263,3 +264,60 @@ def test_previous_next_reach_every_chapter(browser, site_dir):
     assert backward == ["index", *CHAPTERS[:-1]][::-1], backward
     COUNTS["previous/next"] = dict(forward=len(forward), backward=len(backward))
 
+
+
+def test_framework_cells_outside_sections_become_tabs(tmp_path):
+    """Tagged cells outside a framework section, and a missing framework, still tab.
+
+    A made-up chapter: a section with PyTorch and TensorFlow only, then a shared section
+    whose framework-tagged markdown and code cells stand on their own.
+    """
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+    from sphinx.cmd.build import build_main
+
+    def tagged(cell, framework):
+        cell.metadata["tags"] = [framework]
+        return cell
+
+    notebook = new_notebook(cells=[
+        new_markdown_cell("# A made-up chapter\n\n## PyTorch"),
+        tagged(new_code_cell("torch_only = 1"), "pytorch"),
+        new_markdown_cell("## TensorFlow"),
+        tagged(new_code_cell("tf_only = 1"), "tensorflow"),
+        new_markdown_cell("## Shared\n\nShared words."),
+        tagged(new_markdown_cell("Words for MXNet readers."), "mxnet"),
+        tagged(new_code_cell("mx_only = 1"), "mxnet"),
+        tagged(new_code_cell("torch_again = 1"), "pytorch"),
+        new_code_cell("shared_code = 1"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"},
+                 "language_info": {"name": "python"}})
+    src = tmp_path / "src"
+    shutil.copytree(site.SITE, src)
+    (src / "_extra").mkdir()
+    nbformat.write(site.wrap_tagged_markdown(notebook), src / "01_made_up.ipynb")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert build_main(["-b", "html", "-q", "-E", str(src), str(tmp_path / "out")]) == 0
+    from bs4 import BeautifulSoup  # nbconvert's dependency
+    page = BeautifulSoup((tmp_path / "out" / "01_made_up.html").read_text(), "html.parser")
+    article = page.select_one("article")
+
+    def tabs(tab_set):
+        labels = tab_set.select(":scope > label")
+        contents = tab_set.select(":scope > .sd-tab-content")
+        return {label["data-sync-id"]: c.get_text() for label, c in zip(labels, contents)}
+
+    first, second = [tabs(s) for s in article.select(".sd-tab-set")]
+    assert list(first) == list(second) == list(FRAMEWORKS)
+    assert "torch_only" in first["pytorch"] and "tf_only" in first["tensorflow"]
+    assert "no MXNet version" in first["mxnet"]
+    assert "Words for MXNet readers" in second["mxnet"] and "mx_only" in second["mxnet"]
+    assert "torch_again" in second["pytorch"]
+    for tab_set in article.select(".sd-tab-set"):
+        tab_set.decompose()
+    shared = article.get_text()
+    assert "Shared words" in shared and "shared_code" in shared
+    outline = page.select_one(".bd-toc").get_text()
+    assert "Shared" in outline and "PyTorch" not in outline

@@ -22,7 +22,8 @@ from sphinx_design.shared import create_component
 
 FRAMEWORKS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet"}
 SYNC_GROUP = "framework"
-TAG_CLASSES = {f"tag_{name}": name for name in FRAMEWORKS}
+# MyST-NB's class for a tagged code cell; docutils spells a directive's class tag-<name>.
+TAG_CLASSES = {f"tag{sep}{name}": name for name in FRAMEWORKS for sep in "_-"}
 NOTEBOOKS = "notebooks"  # staged in _extra/ (see conf.py), copied as is into the site
 
 
