@@ -63,8 +63,11 @@ def stage(notebooks, src):
     book.write_framework_notebooks(downloads)
 
 
-def build_site(notebooks, out):
-    """The site in `out` from the executed notebooks in `notebooks`; the exit status."""
+def build_site(notebooks, out, warnings_file=None):
+    """The site in `out` from the executed notebooks in `notebooks`; the exit status.
+
+    Sphinx's warnings go to the terminal and, where given, to the file `warnings_file`.
+    """
     from sphinx.cmd.build import build_main
     out = Path(out)
     start = time.perf_counter()
@@ -72,8 +75,9 @@ def build_site(notebooks, out):
         src = Path(tmp) / "src"
         stage(notebooks, src)
         shutil.rmtree(out, ignore_errors=True)
+        options = ["-w", str(warnings_file)] if warnings_file else []
         status = build_main(["-b", "html", "-q", "-E", "-d", str(Path(tmp) / "doctrees"),
-                             str(src), str(out)])
+                             *options, str(src), str(out)])
     if status == 0:
         print(f"the site is in {out / 'index.html'} "
               f"({time.perf_counter() - start:.0f} s)")

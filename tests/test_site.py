@@ -35,9 +35,11 @@ COUNTS = {}  # what the checks saw, written to _build/screenshots/checks.json
 def site_dir(tmp_path_factory):
     """The site, built from the committed notebooks as `make book` builds it."""
     out = tmp_path_factory.mktemp("site") / "book"
+    log = out.with_name("sphinx-warnings.txt")
     with warnings.catch_warnings():  # the theme's own Sphinx deprecations are not ours
         warnings.simplefilter("ignore")
-        assert site.build_site(book.CHAPTERS, out) == 0, "the site's Sphinx build failed"
+        assert site.build_site(book.CHAPTERS, out, warnings_file=log) == 0, "Sphinx failed"
+    assert not log.read_text().strip(), f"Sphinx warned:\n{log.read_text()}"
     return out
 
 
