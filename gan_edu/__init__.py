@@ -7,16 +7,22 @@ user already set in the environment wins.
 """
 
 import contextlib
+import functools
+import importlib.abc
+import importlib.util
+import operator
 import os
 import random
+import subprocess
+import sys
 import time
-from importlib.util import find_spec
 
 import numpy as np
 
 __version__ = "0.1.0"
 
 FRAMEWORKS = ("pytorch", "tensorflow", "mxnet")
+MODULES = {"pytorch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet"}
 SCALES = ("default", "full")
 
 _ENVIRONMENT_DEFAULTS = {
@@ -50,10 +56,9 @@ _prepare_environment()
 
 def installed(framework):
     """Whether `framework` ('pytorch', 'tensorflow' or 'mxnet') can be imported."""
-    module = {"pytorch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet"}
-    if framework not in module:
+    if framework not in MODULES:
         raise ValueError(f"unknown framework {framework!r}; choose one of {', '.join(FRAMEWORKS)}")
-    return find_spec(module[framework]) is not None
+    return importlib.util.find_spec(MODULES[framework]) is not None
 
 
 def scale(value=None):
@@ -62,6 +67,9 @@ def scale(value=None):
     Read from the argument, else from the environment variable GAN_EDU_SCALE.
     """
     value = value if value is not None else os.environ.get("GAN_EDU_SCALE", "default")
+    if not isinstance(value, str):
+        raise TypeError(f"scale should be a name such as 'default' or 'full', got "
+                        f"{type(value).__name__} {value!r}")
     value = value.strip().lower() or "default"
     if value not in SCALES:
         raise ValueError(
@@ -70,38 +78,149 @@ def scale(value=None):
     return value
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Send what C code writes to stderr (file descriptor 2) to /dev/null meanwhile.
+def seed(n=0, frameworks=None):
+    """Seed Python, numpy and the frameworks the program uses with `n` (0 <= n < 2**32).
 
-    TensorFlow prints two start-up lines through absl before its log level applies
-    (TF_CPP_MIN_LOG_LEVEL does not reach them); a notebook would show them as stderr.
+    `frameworks` None seeds the frameworks already imported (a chapter imports its
+    framework, then seeds); a list such as ["pytorch"] imports and seeds those. A
+    framework that is installed but not used is never imported, so it cannot slow
+    down or break a program that does not need it.
     """
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def seed(n=0):
-    """Seed Python, numpy and every installed framework with `n`."""
-    if installed("pytorch"):
-        import torch
-        torch.manual_seed(n)
-    if installed("tensorflow"):
-        with _quiet_stderr():
-            import tensorflow as tf
-            tf.random.set_seed(n)
-    if installed("mxnet"):
-        import mxnet as mx
-        mx.random.seed(n)
+    n = _seed_value(n)
+    if frameworks is None:
+        chosen = [f for f in FRAMEWORKS if sys.modules.get(MODULES[f]) is not None]
+    else:
+        chosen = [frameworks] if isinstance(frameworks, str) else list(frameworks)
+        for framework in chosen:
+            if not installed(framework):
+                raise ModuleNotFoundError(
+                    f"cannot seed {framework}: it is not installed "
+                    "(pip install -r requirements.txt installs all three frameworks)")
+    for framework in chosen:
+        _SEEDERS[framework](n)
     # Last: importing a framework the first time may draw from these generators.
     random.seed(n)
     np.random.seed(n)
+
+
+def _seed_value(n):
+    """`n` as an int that every generator accepts, checked before any is seeded."""
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"a seed is a whole number, got {type(n).__name__} {n!r}") from None
+    if not 0 <= n < 2**32:  # numpy's range; MXNet would wrap larger values round
+        raise ValueError(f"a seed lies in 0 .. 2**32 - 1, got {n}")
+    return n
+
+
+def _seed_pytorch(n):
+    import torch
+    torch.manual_seed(n)
+
+
+def _seed_tensorflow(n):
+    import tensorflow as tf
+    tf.random.set_seed(n)
+
+
+def _seed_mxnet(n):
+    import mxnet as mx
+    mx.random.seed(n)
+
+
+_SEEDERS = {"pytorch": _seed_pytorch, "tensorflow": _seed_tensorflow, "mxnet": _seed_mxnet}
+
+
+# ------------------------------------------------------- TensorFlow's start-up lines
+
+_ABSL_PREAMBLE = r"WARNING: All log messages before absl::InitializeLog\(\) is called"
+# absl's format: severity, MMDD, time (00:00:<epoch> before absl is set up), thread, file:line]
+_ABSL_LINE = r"{severities}\d{{4}} [\d:.]+ +\d+ [^\]]+\] "
+# Copies lines from stdin to stdout, leaving out those that match argv[1].
+_FILTER = ("import re, sys\n"
+           "hidden = re.compile(sys.argv[1].encode())\n"
+           "for line in sys.stdin.buffer:\n"
+           "    if not hidden.match(line):\n"
+           "        sys.stdout.buffer.write(line)\n"
+           "        sys.stdout.flush()\n")
+
+
+def _hidden_tensorflow_lines():
+    """A regex for the lines TF_CPP_MIN_LOG_LEVEL means to hide, or None for none.
+
+    Level 1 hides INFO lines, 2 also WARNING, 3 also ERROR; FATAL lines never.
+    """
+    try:
+        level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+    except ValueError:
+        return None
+    severities = "IWE"[:max(0, min(level, 3))]
+    if not severities:
+        return None
+    return f"{_ABSL_PREAMBLE}|{_ABSL_LINE.format(severities=f'[{severities}]')}"
+
+
+@contextlib.contextmanager
+def _stderr_without(pattern):
+    """Leave out the lines matching `pattern` from what is written to stderr meanwhile.
+
+    The filter runs in a child process, which forwards what it has read even if this
+    process aborts: a fatal message printed just before a crash still shows.
+    """
+    sys.stderr.flush()
+    try:
+        child = subprocess.Popen([sys.executable, "-I", "-c", _FILTER, pattern],
+                                 stdin=subprocess.PIPE, stdout=2)
+    except OSError:  # no interpreter to start: show everything rather than fail
+        yield
+        return
+    saved = os.dup(2)
+    try:
+        os.dup2(child.stdin.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        child.stdin.close()
+        child.wait()
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Runs TensorFlow's first import through `_stderr_without`.
+
+    TensorFlow's C++ code logs a few lines while it loads (an absl notice, oneDNN's
+    notice) before TF_CPP_MIN_LOG_LEVEL applies; a notebook shows them as stderr.
+    Whoever imports TensorFlow (a chapter, Keras, `seed`), those lines are left out,
+    and only those.
+    """
+
+    def __init__(self):
+        self.searching = False
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow" or self.searching:
+            return None
+        self.searching = True  # let the other finders locate the package
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.searching = False
+        pattern = _hidden_tensorflow_lines()
+        if spec is not None and spec.loader is not None and pattern:
+            spec.loader.exec_module = functools.partial(_quietly, spec.loader.exec_module,
+                                                        pattern)
+        return spec
+
+
+def _quietly(exec_module, pattern, module):
+    with _stderr_without(pattern):
+        exec_module(module)
+
+
+if not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 
 class Timer:

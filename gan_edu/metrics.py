@@ -22,11 +22,12 @@ are converted with their own `.numpy()` / `.asnumpy()`.
 """
 
 import functools
+import operator
 from collections import namedtuple
 
 import numpy as np
 
-from gan_edu.data import PACKAGE_DATA, DataError
+from gan_edu.data import PACKAGE_DATA, DataError, load_package_npz
 
 JUDGE_FILE = PACKAGE_DATA / "judge.npz"
 JUDGE_ARCHITECTURE = (
@@ -40,6 +41,8 @@ JUDGE_SHAPES = {
     "fc2.weight": (10, 128), "fc2.bias": (10,),
 }
 BATCH_SIZE = 250  # bounds the memory of im2col (about 35 MB per batch)
+NUM_CLASSES = 10  # the judge's digits
+MAX_CODES = 1000  # categorical codes take a few values; a larger one is a mistake
 RANGE_TOLERANCE = 1e-4  # float rounding at the ends of tanh / sigmoid
 
 MomentErrors = namedtuple("MomentErrors", "mean cov")
@@ -119,15 +122,8 @@ def _max_pool(x):
 @functools.lru_cache(maxsize=1)
 def judge():
     """The shipped judge, loaded once per process."""
-    try:
-        with np.load(JUDGE_FILE, allow_pickle=False) as weights:
-            return Judge({name: weights[name] for name in weights.files})
-    except FileNotFoundError:
-        raise DataError(f"the judge's weights {JUDGE_FILE} are missing; reinstall gan_edu "
-                        "or run `python scripts/train_judge.py`") from None
-    except (OSError, ValueError) as error:
-        raise DataError(f"the judge's weights {JUDGE_FILE} are unreadable ({error}); "
-                        "reinstall gan_edu or run `python scripts/train_judge.py`") from None
+    weights = load_package_npz(JUDGE_FILE, "the judge's weights", "scripts/train_judge.py")
+    return Judge(weights)
 
 
 # ------------------------------------------------------------------ input checks
@@ -179,16 +175,37 @@ def _to_numpy(array):
     return np.asarray(array)
 
 
-def _as_labels(labels, n, what="labels"):
+def _as_labels(labels, n, what="labels", classes=NUM_CLASSES):
+    """`n` integer labels in 0 .. classes - 1, from integers (N,) or one-hot rows (N, classes).
+
+    `classes` None accepts one-hot rows of any width above 1 (a code's number of values).
+    """
     labels = _to_numpy(labels)
-    if labels.ndim == 2:  # one-hot rows
-        labels = labels.argmax(axis=1)
+    if labels.ndim == 2:
+        labels = _one_hot_indices(labels, what, classes)
     if labels.shape != (n,) or labels.dtype.kind not in "iu":
         raise ValueError(f"expected {n} integer {what} (or one-hot rows), "
                          f"got {labels.dtype} {labels.shape}")
     if n and labels.min() < 0:
         raise ValueError(f"{what} should be non-negative integers, got {labels.min()}")
+    limit = classes or MAX_CODES
+    if n and labels.max() >= limit:
+        raise ValueError(f"{what} should lie in 0..{limit - 1}, got {labels.max()}")
     return labels.astype(np.int64)
+
+
+def _one_hot_indices(rows, what, classes):
+    """The index of the 1 in each one-hot row, after checking that the rows are one-hot."""
+    width = rows.shape[1]
+    if width == 1:
+        raise ValueError(f"{what} of shape {rows.shape} are a column, not one-hot rows; "
+                         f"pass them as a vector: {what}.ravel()")
+    if classes and width != classes:
+        raise ValueError(f"one-hot {what} should have {classes} columns, got {width}")
+    if not (np.all((rows == 0) | (rows == 1)) and np.all(rows.sum(axis=1) == 1)):
+        raise ValueError(f"{what} of shape {rows.shape} should be one-hot rows "
+                         "(a single 1 in each row, zeros elsewhere)")
+    return rows.argmax(axis=1)
 
 
 # ---------------------------------------------------------------- digit metrics
@@ -292,7 +309,8 @@ def code_accuracy(codes, images, value_range=None):
     is returned. `codes`: integers (N,) or one-hot rows (N, K).
     """
     predicted = classify(images, value_range)
-    return match_codes(_as_labels(codes, len(predicted), "codes"), predicted).accuracy
+    return match_codes(_as_labels(codes, len(predicted), "codes", classes=None),
+                       predicted).accuracy
 
 
 def match_codes(codes, classes):
@@ -303,7 +321,10 @@ def match_codes(codes, classes):
     """
     from scipy.optimize import linear_sum_assignment
 
-    codes, classes = np.asarray(codes), np.asarray(classes)
+    codes = _as_labels(codes, np.shape(codes)[0] if np.ndim(codes) else -1, "codes", None)
+    classes = _as_labels(classes, len(codes), "classes", None)
+    if len(codes) == 0:
+        raise ValueError("expected at least one code, got none")
     counts = np.zeros((codes.max() + 1, classes.max() + 1))
     np.add.at(counts, (codes, classes), 1)
     rows, cols = linear_sum_assignment(counts, maximize=True)
@@ -356,7 +377,14 @@ def mode_coverage(samples, centers, radius, min_count=1):
     if x.ndim != 2 or centers.ndim != 2 or x.shape[1] != centers.shape[1] or len(x) == 0:
         raise ValueError(f"expected samples (N, d) and centers (K, d), "
                          f"got {x.shape} and {centers.shape}")
-    if radius <= 0:
-        raise ValueError(f"radius should be positive, got {radius}")
+    if not (np.isfinite(radius) and radius > 0):
+        raise ValueError(f"radius should be a positive number, got {radius}")
+    try:
+        min_count = operator.index(min_count)
+    except TypeError:
+        raise TypeError(f"min_count should be a whole number, got {min_count!r}") from None
+    if min_count < 1:
+        raise ValueError(f"min_count should be at least 1 (a mode needs a sample to count "
+                         f"as hit), got {min_count}")
     near = np.linalg.norm(x[:, None, :] - centers[None, :, :], axis=2) <= radius  # (N, K)
     return Coverage(int(np.sum(near.sum(axis=0) >= min_count)), float(near.any(axis=1).mean()))

@@ -88,9 +88,27 @@ class Animator:
         self.handle = show(self.fig, self.handle, self.path)
 
 
+RANGE_TOLERANCE = 1e-4  # float rounding at the ends of tanh / sigmoid, as in metrics
+
+
 def _as_image_batch(images):
-    """Grey images (N, H, W), (N, 1, H, W) or (N, H, W, 1) -> (N, H, W) in [0, 1]."""
-    images = np.asarray(images, dtype=np.float32)
+    """Grey images (N, H, W), (N, 1, H, W) or (N, H, W, 1) -> (N, H, W) in [0, 1].
+
+    Pixels are floats in [-1, 1] (tanh output) or [0, 1] (sigmoid output); other
+    values are refused, not clipped into a white or black picture.
+    """
+    images = np.asarray(images)
+    if images.dtype.kind != "f":
+        raise ValueError(f"expected float images in [-1, 1] or [0, 1], got dtype "
+                         f"{images.dtype}; convert uint8 pixels (0..255) with "
+                         "gan_edu.data.to_float(images) or images / 255")
+    images = images.astype(np.float32)
+    if images.size and not np.all(np.isfinite(images)):
+        raise ValueError("images contain NaN or infinite values (did training diverge?)")
+    if images.size and (images.min() < -1 - RANGE_TOLERANCE
+                        or images.max() > 1 + RANGE_TOLERANCE):
+        raise ValueError(f"image values should lie in [-1, 1] or [0, 1], got "
+                         f"{images.min():.4g}..{images.max():.4g} (pixels 0..255: divide by 255)")
     if images.ndim == 4 and images.shape[1] == 1:
         images = images[:, 0]
     elif images.ndim == 4 and images.shape[-1] == 1:

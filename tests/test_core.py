@@ -38,20 +38,28 @@ def test_mxnet_imports_quietly_after_gan_edu():
 
 
 def test_seed_makes_every_framework_repeat_itself():
+    # As in the chapters: the framework is imported first, then seeded.
+    frameworks = [f for f in gan_edu.FRAMEWORKS if gan_edu.installed(f)]
+    modules = {f: __import__(gan_edu.MODULES[f]) for f in frameworks}
+
     def draws():
         gan_edu.seed(3)
         out = [np.random.rand(), __import__("random").random()]
-        if gan_edu.installed("pytorch"):
-            import torch
-            out.append(float(torch.rand(1)))
-        if gan_edu.installed("tensorflow"):
-            import tensorflow as tf
-            out.append(float(tf.random.uniform(())))
-        if gan_edu.installed("mxnet"):
-            import mxnet as mx
-            out.append(float(mx.nd.random.uniform(shape=(1,)).asscalar()))
+        if "pytorch" in modules:
+            out.append(float(modules["pytorch"].rand(1)))
+        if "tensorflow" in modules:
+            out.append(float(modules["tensorflow"].random.uniform(())))
+        if "mxnet" in modules:
+            out.append(float(modules["mxnet"].nd.random.uniform(shape=(1,)).asscalar()))
         return out
     assert draws() == draws()
+
+
+def test_tensorflow_imports_quietly_after_gan_edu():
+    pytest.importorskip("tensorflow")
+    result = subprocess.run([sys.executable, "-c", "import gan_edu, keras, tensorflow"],
+                            capture_output=True, text=True, check=True)
+    assert result.stderr == ""
 
 
 def test_scale_names():
