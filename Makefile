@@ -13,7 +13,15 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
 install: $(STAMP)
 
 # Rebuilt when missing or older than requirements.txt / pyproject.toml.
+# The pinned stack is for Python 3.10 and 3.11 (numpy 1.26.4 has no wheel for 3.13):
+# name the interpreter at once rather than fail deep inside pip.
 $(STAMP): requirements.txt pyproject.toml
+	@py=$(PYTHON); test -x $(PY) && py=$(PY); \
+	$$py -c 'import sys; sys.exit(sys.version_info[:2] not in [(3, 10), (3, 11)])' 2>/dev/null || { \
+	echo "The book's pinned packages need Python 3.10 or 3.11; $$py is" \
+	     "$$($$py --version 2>/dev/null || echo 'not found')." >&2; \
+	echo "Name one: $$(test -x $(PY) && echo "rm -rf $(VENV) (made with it), then ")make" \
+	     "PYTHON=python3.11 $(or $(MAKECMDGOALS),install)" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
