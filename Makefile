@@ -57,7 +57,7 @@ nbval: install
 	$(PY) -m pytest -n $(JOBS) --dist loadfile $(NBVAL) chapters
 
 lint: install
-	$(PY) -m ruff check gan_edu tests scripts
+	$(PY) -m ruff check gan_edu tests scripts site
 	$(PY) -m gan_edu.book lib --check
 
 lib: install

@@ -11,6 +11,8 @@ folder, so that the committed notebooks stay as they are.
 """
 
 import argparse
+import contextlib
+import io
 import os
 import shutil
 import sys
@@ -60,7 +62,9 @@ def stage(notebooks, src):
         shutil.copy(path, downloads / path.name)
         page = wrap_tagged_markdown(nbformat.read(path, as_version=4))
         nbformat.write(page, Path(src) / path.name)
-    book.write_framework_notebooks(downloads)
+    with contextlib.redirect_stdout(io.StringIO()) as said:  # it names the temporary folder
+        book.write_framework_notebooks(downloads)
+    print(said.getvalue().replace(f" in {downloads}", " for download"), end="")
 
 
 def build_site(notebooks, out, warnings_file=None):
