@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import io
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -64,7 +65,7 @@ def stage(notebooks, src):
         nbformat.write(page, Path(src) / path.name)
     with contextlib.redirect_stdout(io.StringIO()) as said:  # it names the temporary folder
         book.write_framework_notebooks(downloads)
-    print(said.getvalue().replace(f" in {downloads}", " for download"), end="")
+    print(re.sub(r" in \S+", " to download", said.getvalue()), end="")
 
 
 def build_site(notebooks, out, warnings_file=None):
