@@ -300,29 +300,28 @@ def _write_atomically(path, text):
     write_atomic(path, text.encode())
 
 
-def _claim_folder(out):
-    """Make `out` a folder that `notebooks` may write into, or say why it may not.
+def claim_folder(out, marker, adopt=None):
+    """Make `out` a folder this tool may write into, or exit saying why it may not.
 
-    It may if it is new or empty, if it carries NOTEBOOKS_MARKER, or if it holds
-    nothing but per-framework notebooks (what this command wrote before the marker).
-    Nothing is ever deleted.
+    It may if it is new or empty, if it carries the file `marker` (written here, so
+    the folder is ours), or if `adopt(path)` holds for everything in it (what the tool
+    wrote before it left markers). Nothing is deleted here, and a caller may delete
+    only what lies in a folder it has claimed.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise SystemExit(f"{out} is a file; name a new folder for the notebooks")
-    if out.is_dir() and not (out / NOTEBOOKS_MARKER).exists():
-        foreign = [p for p in out.rglob("*") if not _is_our_notebook(out, p)]
+        raise SystemExit(f"{out} is a file; name a new folder")
+    if out.is_dir() and not (out / marker).exists():
+        foreign = [p for p in out.rglob("*") if not (adopt and adopt(out, p))]
         if foreign:
             raise SystemExit(f"{out} already holds files that this command did not write "
-                             f"(e.g. {foreign[0]}); name a new or empty folder, "
-                             "e.g. _build/notebooks")
+                             f"(e.g. {foreign[0]}); name a new or empty folder")
     out.mkdir(parents=True, exist_ok=True)
-    (out / NOTEBOOKS_MARKER).write_text(
-        "Written by `python -m gan_edu.book notebooks`, which overwrites its notebooks "
-        "here.\n")
+    (out / marker).write_text("Written by gan_edu's book tools, which rewrite this folder.\n")
 
 
-def _is_our_notebook(out, path):
+def _is_framework_notebook(out, path):
+    """Whether `path` in `out` is what `notebooks` writes: <framework>/NN_name.ipynb."""
     parts = path.relative_to(out).parts
     return parts[0] in TAGS and (len(parts) == 1 and path.is_dir()
                                  or len(parts) == 2 and re.fullmatch(r"\d\d_\w+\.ipynb", parts[1]))
@@ -353,7 +352,7 @@ def main(argv=None):
                 print(f"updated {path.relative_to(ROOT)}")
         return 0
     if args.command == "notebooks":
-        _claim_folder(args.out)
+        claim_folder(args.out, NOTEBOOKS_MARKER, adopt=_is_framework_notebook)
         write_framework_notebooks(args.out)
         return 0
     build(args.out)
