@@ -115,14 +115,14 @@ def load_mnist(split="train", scale=None, *, cache_dir=None):
     """MNIST as `(images, labels)`: uint8 of shape (N, 28, 28), int64 of shape (N,).
 
     `split` is 'train' or 'test'. `scale` None reads `GAN_EDU_SCALE` (see
-    `gan_edu.scale`): 'default' gives the embedded files (train: the first 1,000
-    images of each class of the canonical training set, 10,000 in canonical order;
-    test: the canonical 10,000), 'full' the canonical 60,000/10,000 from the
-    download cache (downloaded and verified on first use, see `mnist_idx`).
+    `gan_edu.scale`): 'full' gives the canonical 60,000/10,000 from the download
+    cache (downloaded and verified on first use, see `mnist_idx`); any smaller scale
+    the embedded files (train: the first 1,000 images of each class of the canonical
+    training set, 10,000 in canonical order; test: the canonical 10,000).
     """
     if split not in SPLITS:
         raise ValueError(f"unknown MNIST split {split!r}; choose 'train' or 'test'")
-    if gan_edu.scale(scale) == "default":
+    if gan_edu.scale(scale) != "full":  # only the full scale needs the network
         images, labels = _load_embedded(EMBEDDED[split])
     else:
         prefix = MNIST_PREFIX[split]

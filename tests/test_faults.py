@@ -538,3 +538,10 @@ def test_make_names_the_python_to_use(tmp_path):
     assert result.returncode != 0 and not (tmp_path / ".venv").exists()
     assert "need Python 3.10 or 3.11" in result.stderr and "Python 3.13.0" in result.stderr
     assert "make PYTHON=python3.11 install" in result.stderr
+
+
+def test_only_the_full_scale_downloads(monkeypatch):
+    # A scale below 'default' (the smoke test's) must not reach for the network.
+    monkeypatch.setattr(gan_edu, "SCALES", ("smoke", "default", "full"))
+    images, labels = data.load_mnist("test", "smoke")
+    assert images.shape == (10000, 28, 28) and labels.shape == (10000,)
