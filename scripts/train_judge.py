@@ -103,6 +103,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--dry-run", action="store_true", help="one batch, write nothing")
     args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error(f"--epochs should be at least 1, got {args.epochs}")
 
     torch.manual_seed(SEED)
     scale = "default" if args.dry_run else "full"

@@ -545,3 +545,14 @@ def test_only_the_full_scale_downloads(monkeypatch):
     monkeypatch.setattr(gan_edu, "SCALES", ("smoke", "default", "full"))
     images, labels = data.load_mnist("test", "smoke")
     assert images.shape == (10000, 28, 28) and labels.shape == (10000,)
+
+
+def test_train_judge_refuses_zero_epochs(capsys):
+    pytest.importorskip("torch")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("train_judge", ROOT / "scripts/train_judge.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    with pytest.raises(SystemExit):
+        script.main(["--epochs", "0"])
+    assert "--epochs should be at least 1, got 0" in capsys.readouterr().err
