@@ -64,6 +64,7 @@ def browser(tmp_path_factory):
     # A driver path given here keeps Selenium Manager (which downloads) out of it.
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
+    driver.set_script_timeout(60)  # MathJax on a long chapter, on a busy machine
     yield driver
     driver.quit()
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -98,11 +99,16 @@ def page_url(site_dir, name):
     return (site_dir / f"{name}.html").as_uri()
 
 
-def chapter_text(source):
-    """The prose of a chapter's notebook, lower case, to know which words it contains."""
+def chapter_prose(name):
+    """The markdown of a chapter's notebook."""
     import nbformat
-    notebook = nbformat.read(book.CHAPTERS / f"{source}.ipynb", as_version=4)
-    return " ".join(c.source for c in notebook.cells if c.cell_type == "markdown").lower()
+    notebook = nbformat.read(book.CHAPTERS / f"{name}.ipynb", as_version=4)
+    return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+
+
+def chapter_text(name):
+    """The prose of a chapter, lower case, to know which words it contains."""
+    return chapter_prose(name).lower()
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
@@ -110,6 +116,9 @@ def test_chapter_page(browser, site_dir, name):
     """No console error, nothing from the network, images loaded, maths typeset."""
     from selenium.webdriver.common.by import By
     errors, urls = open_page(browser, page_url(site_dir, name))
+    save_screenshots(browser, name)  # before the checks: a failed page is worth a look
+    title = re.search(r"^# (.+)$", chapter_prose(name), re.M).group(1).strip()
+    assert title in browser.title, f"{name}'s page is titled {browser.title!r}"
     assert not errors, f"console errors on {name}: {errors}"
     remote = [u for u in urls if urlparse(u).scheme not in LOCAL_SCHEMES]
     assert not remote, f"{name} requested {remote}"
@@ -146,19 +155,20 @@ def test_chapter_page(browser, site_dir, name):
     assert len(targets) == 1 + len(FRAMEWORKS), f"{name}: download links {targets}"
     assert all(t.is_file() and t.suffix == ".ipynb" for t in targets), targets
 
-    save_screenshots(browser, name, tab_sets[0])
     COUNTS[name] = dict(requests=len(urls), images=len(browser.execute_script(
         "return document.images")), formulas=formulas, typeset=typeset,
         tab_sets=len(tab_sets), downloads=len(targets))
 
 
-def save_screenshots(driver, name, tabs):
+def save_screenshots(driver, name):
     """The top of the page, and its first tab set."""
+    from selenium.webdriver.common.by import By
     SHOTS.mkdir(parents=True, exist_ok=True)
-    driver.execute_script("window.scrollTo(0, 0)")
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
-    driver.execute_script("arguments[0].scrollIntoView()", tabs)
-    driver.save_screenshot(str(SHOTS / f"{name}-tabs.png"))
+    for tabs in driver.find_elements(By.CSS_SELECTOR, ".sd-tab-set")[:1]:
+        driver.execute_script("arguments[0].scrollIntoView()", tabs)
+        driver.save_screenshot(str(SHOTS / f"{name}-tabs.png"))
+        driver.execute_script("window.scrollTo(0, 0)")
 
 
 def shown_frameworks(driver):
