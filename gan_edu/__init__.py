@@ -2,7 +2,7 @@
 
 Importing it first prepares the environment so that PyTorch, TensorFlow and MXNet
 can share one process quietly: thread counts, log levels, MXNet's numpy
-compatibility and its oneDNN switch. Every setting is a default only; a value the
+compatibility and its log switches. Every setting is a default only; a value the
 user already set in the environment wins.
 """
 
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 FRAMEWORKS = ("pytorch", "tensorflow", "mxnet")
 MODULES = {"pytorch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet"}
-SCALES = ("default", "full")
+SCALES = ("smoke", "default", "full")
 
 _ENVIRONMENT_DEFAULTS = {
     # Threads per framework. Without it, importing mxnet drops torch to one thread.
@@ -32,8 +32,6 @@ _ENVIRONMENT_DEFAULTS = {
     # TensorFlow's C++ start-up lines (oneDNN notices, CPU feature hints).
     "TF_CPP_MIN_LOG_LEVEL": "3",
     "KERAS_BACKEND": "tensorflow",
-    # oneDNN fails on a 1-channel Conv2DTranspose gradient with >= 8 inputs.
-    "MXNET_MKLDNN_ENABLED": "0",
     "MXNET_STORAGE_FALLBACK_LOG_VERBOSE": "0",
     "MXNET_SUBGRAPH_VERBOSE": "0",
 }

@@ -139,6 +139,21 @@ def maxout_D():
 
 
 # Defined in chapters/03_dcgan.md
+class OneChannelConv2DTranspose(nn.Conv2DTranspose):
+    """Conv2DTranspose to one channel, trainable on MXNet's oneDNN backend (chapter 3)."""
+    extra = 7  # zero channels that make the input gradient computable: 8 in all
+
+    def hybrid_forward(self, F, X, weight, bias):
+        Y = F.Deconvolution(F.BlockGrad(X), weight, bias, **self._kwargs)
+        zeros = F.zeros((self._in_channels, self.extra) + self._kwargs["kernel"])
+        wide = F.Deconvolution(X, F.concat(F.BlockGrad(weight), zeros, dim=1),
+                               F.concat(F.BlockGrad(bias), F.zeros((self.extra,)), dim=0),
+                               **dict(self._kwargs, num_filter=1 + self.extra))
+        wide = F.slice_axis(wide, axis=1, begin=0, end=1)
+        return Y + (wide - F.BlockGrad(wide))  # Y's value; X's gradient through `wide`
+
+
+# Defined in chapters/03_dcgan.md
 def dcgan_G(latent_dim):
     """DCGAN's generator for 28x28 digits (chapter 3): z -> images in [-1, 1]."""
     from mxnet.gluon import nn
@@ -154,7 +169,8 @@ def dcgan_G(latent_dim):
                                in_channels=64),
             nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=32),
             nn.Activation("relu"),                                    # (32, 14, 14)
-            nn.Conv2DTranspose(1, kernel_size=4, strides=2, padding=1, in_channels=32),
+            OneChannelConv2DTranspose(1, kernel_size=4, strides=2, padding=1,
+                                      in_channels=32),
             nn.Activation("tanh"))                                    # (1, 28, 28)
     return net
 
@@ -203,11 +219,14 @@ class CganGenerator(nn.HybridBlock):
             nn.Dense(2 * nf * 7 * 7, use_bias=False, in_units=latent_dim + num_classes),
             nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=2 * nf * 7 * 7),
             nn.Activation("relu"),
-            nn.HybridLambda(lambda F, h: h.reshape((0, 2 * nf, 7, 7))),  # (2nf, 7, 7)
+            # A reshaped copy, not a view: oneDNN cannot pass the gradient back into a
+            # view of batch norm's output. (transpose with these axes only copies.)
+            nn.HybridLambda(lambda F, h: F.transpose(h.reshape((0, 2 * nf, 7, 7)),
+                                                     axes=(0, 1, 2, 3))),  # (2nf, 7, 7)
             nn.Conv2DTranspose(nf, 4, 2, 1, use_bias=False, in_channels=2 * nf),
             nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=nf),
             nn.Activation("relu"),                                      # (nf, 14, 14)
-            nn.Conv2DTranspose(1, 4, 2, 1, in_channels=nf),
+            OneChannelConv2DTranspose(1, 4, 2, 1, in_channels=nf),  # chapter 3's
             nn.Activation("tanh"))                                      # (1, 28, 28)
 
     def hybrid_forward(self, F, Z, Y):
@@ -295,7 +314,7 @@ def info_G(latent_dim=74, conv=(32, 64), fc=256):
             nn.BatchNorm(in_channels=c2), nn.Activation("relu"),                # (c2, 7, 7)
             nn.Conv2DTranspose(c1, 4, 2, 1, in_channels=c2, use_bias=False),
             nn.BatchNorm(in_channels=c1), nn.Activation("relu"),                # (c1, 14, 14)
-            nn.Conv2DTranspose(1, 4, 2, 1, in_channels=c1),
+            OneChannelConv2DTranspose(1, 4, 2, 1, in_channels=c1),  # chapter 3's
             nn.Activation("tanh"))                                              # (1, 28, 28)
     return net
 
@@ -389,7 +408,7 @@ def update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G,
 
 # Defined in chapters/06_cyclegan_dualgan.md
 def batch_norm(channels):
-    """Batch norm with PyTorch's momentum (Gluon counts it the other way) and epsilon."""
+    """The book's batch norm: 90 % of the old running average kept, eps 1e-5."""
     return nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=channels)
 
 

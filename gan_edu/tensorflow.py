@@ -144,7 +144,7 @@ def maxout_D():
 
 # Defined in chapters/03_dcgan.md
 def dcgan_batch_norm():
-    """Batch norm with PyTorch's running-average momentum and epsilon (chapter 3)."""
+    """Batch norm with the book's running-average momentum and epsilon (chapter 3)."""
     from keras import layers
     return layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
 
@@ -204,12 +204,12 @@ def init_dcgan(net):
 def cgan_G(latent_dim, num_classes=10, nf=32):
     """G(z, y): the one-hot label joined to the noise at the input."""
     init = keras.initializers.RandomNormal(0.0, 0.02)
-    bn = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's momentum 0.1, eps 1e-5
+    bn = dict(momentum=0.9, epsilon=1e-5)  # the book's batch norm (chapter 3)
     Z, Y = keras.Input((latent_dim,)), keras.Input((num_classes,))
     h = keras.layers.Concatenate()([Z, Y])
     h = keras.layers.Dense(2 * nf * 7 * 7, use_bias=False, kernel_initializer=init)(h)
     h = keras.layers.ReLU()(keras.layers.BatchNormalization(**bn)(h))
-    h = keras.layers.Reshape((2 * nf, 7, 7))(h)            # PyTorch's (C, H, W) order,
+    h = keras.layers.Reshape((2 * nf, 7, 7))(h)            # units in (C, H, W) order,
     h = keras.layers.Permute((2, 3, 1))(h)                 # then (7, 7, 2nf)
     h = keras.layers.Conv2DTranspose(nf, 4, strides=2, padding="same", use_bias=False,
                                      kernel_initializer=init)(h)  # (14, 14, nf)
@@ -267,7 +267,7 @@ def update_G_cond(Z, Y, net_D, net_G, loss, trainer_G):
 
 # Defined in chapters/05_infogan.md
 def info_batch_norm():
-    """Batch norm as PyTorch's and Gluon's defaults have it (momentum 0.1/0.9, eps 1e-5)."""
+    """The book's batch norm: 90 % of the old running average kept, eps 1e-5."""
     return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
 
 

@@ -31,7 +31,7 @@ def load_array(arrays, batch_size, is_train=True):
 
 # Defined in chapters/01_first_gan.md
 def init_glorot(module):
-    """Glorot-uniform weights and zero biases for every dense layer (Keras' default)."""
+    """Glorot-uniform weights and zero biases for every dense layer (chapter 1)."""
     if isinstance(module, nn.Linear):
         nn.init.xavier_uniform_(module.weight)
         nn.init.zeros_(module.bias)

@@ -13,7 +13,7 @@ from gan_edu import plot
 
 def run_python(code, **env):
     environ = {k: v for k, v in os.environ.items()
-               if k not in ("OMP_NUM_THREADS", "MXNET_MKLDNN_ENABLED", "TF_NUM_INTRAOP_THREADS",
+               if k not in ("OMP_NUM_THREADS", "TF_CPP_MIN_LOG_LEVEL", "TF_NUM_INTRAOP_THREADS",
                             "TF_NUM_INTEROP_THREADS")}
     environ.update(env)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -22,9 +22,9 @@ def run_python(code, **env):
 
 def test_environment_defaults_do_not_override_the_user():
     code = "import os, gan_edu; print(os.environ['OMP_NUM_THREADS'], " \
-           "os.environ['MXNET_MKLDNN_ENABLED'], os.environ['TF_NUM_INTRAOP_THREADS'])"
-    assert run_python(code) == f"{os.cpu_count()} 0 {os.cpu_count()}"
-    assert run_python(code, OMP_NUM_THREADS="1", MXNET_MKLDNN_ENABLED="1") == "1 1 1"
+           "os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['TF_NUM_INTRAOP_THREADS'])"
+    assert run_python(code) == f"{os.cpu_count()} 3 {os.cpu_count()}"
+    assert run_python(code, OMP_NUM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="1") == "1 1 1"
 
 
 def test_mxnet_imports_quietly_after_gan_edu():
