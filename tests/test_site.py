@@ -281,8 +281,8 @@ def test_previous_next_reach_every_chapter(browser, site_dir):
 def test_framework_cells_outside_sections_become_tabs(tmp_path):
     """Tagged cells outside a framework section, and a missing framework, still tab.
 
-    A made-up chapter: a section with PyTorch and TensorFlow only, then a shared section
-    whose framework-tagged markdown and code cells stand on their own.
+    A made-up chapter: a section with PyTorch (with a subsection) and TensorFlow only,
+    then a shared section whose framework-tagged markdown and code cells stand alone.
     """
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -295,6 +295,7 @@ def test_framework_cells_outside_sections_become_tabs(tmp_path):
     notebook = new_notebook(cells=[
         new_markdown_cell("# A made-up chapter\n\n## PyTorch"),
         tagged(new_code_cell("torch_only = 1"), "pytorch"),
+        new_markdown_cell("### Torch details\n\nDetail words."),
         new_markdown_cell("## TensorFlow"),
         tagged(new_code_cell("tf_only = 1"), "tensorflow"),
         new_markdown_cell("## Shared\n\nShared words."),
@@ -324,6 +325,7 @@ def test_framework_cells_outside_sections_become_tabs(tmp_path):
     first, second = [tabs(s) for s in article.select(".sd-tab-set")]
     assert list(first) == list(second) == list(FRAMEWORKS)
     assert "torch_only" in first["pytorch"] and "tf_only" in first["tensorflow"]
+    assert "Torch details" in first["pytorch"] and "Detail words" in first["pytorch"]
     assert "no MXNet version" in first["mxnet"]
     assert "Words for MXNet readers" in second["mxnet"] and "mx_only" in second["mxnet"]
     assert "torch_again" in second["pytorch"]
@@ -332,4 +334,4 @@ def test_framework_cells_outside_sections_become_tabs(tmp_path):
     shared = article.get_text()
     assert "Shared words" in shared and "shared_code" in shared
     outline = page.select_one(".bd-toc").get_text()
-    assert "Shared" in outline and "PyTorch" not in outline
+    assert "Shared" in outline and "PyTorch" not in outline and "details" not in outline
