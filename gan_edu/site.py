@@ -28,6 +28,7 @@ from gan_edu import book
 ROOT = book.ROOT
 SITE = ROOT / "site"
 BUILD = ROOT / "_build"
+MARKER = ".gan-edu-site"  # in a folder the site was built into: it may be rebuilt
 DOWNLOADS = "_extra/notebooks"  # conf.py copies _extra into the site; the pages link it
 
 
@@ -79,7 +80,7 @@ def build_site(notebooks, out, warnings_file=None):
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "src"
         stage(notebooks, src)
-        shutil.rmtree(out, ignore_errors=True)
+        empty_claimed(out)
         options = ["-w", str(warnings_file)] if warnings_file else []
         status = build_main(["-b", "html", "-q", "-E", "-d", str(Path(tmp) / "doctrees"),
                              *options, str(src), str(out)])
@@ -87,6 +88,21 @@ def build_site(notebooks, out, warnings_file=None):
         print(f"the site is in {out / 'index.html'} "
               f"({time.perf_counter() - start:.0f} s)")
     return status
+
+
+def empty_claimed(out):
+    """Empty `out` for a new build, if it is a folder this module may write (else exit).
+
+    A folder it wrote carries a marker; one from before the marker holds a Sphinx
+    build (its .buildinfo) or the pages of the earlier nbconvert build.
+    """
+    def earlier_build(out, path):
+        return ((out / ".buildinfo").exists()
+                or re.fullmatch(r"(\d\d_\w+|index)\.(html|ipynb)", path.name) is not None)
+    book.claim_folder(out, MARKER, adopt=earlier_build)
+    for child in out.iterdir():
+        if child.name != MARKER:
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
 
 
 def execute_chapters(out, timeout=1800):
