@@ -238,7 +238,7 @@ def cgan_D(num_classes=10, nf=32):
 
 
 # Defined in chapters/04_conditional_gan.md
-@tf.function
+@tf.function(jit_compile=True)
 def update_D_cond(X, Y, Z, Y_wrong, net_D, net_G, loss, trainer_D):
     """One step of the matching-aware D: (x, y) is real; (G(z, y), y), (x, wrong y) fake."""
     ones = tf.ones((tf.shape(X)[0], 1))
@@ -254,7 +254,7 @@ def update_D_cond(X, Y, Z, Y_wrong, net_D, net_G, loss, trainer_D):
     return loss_D
 
 
-@tf.function
+@tf.function(jit_compile=True)
 def update_G_cond(Z, Y, net_D, net_G, loss, trainer_G):
     """One generator step: generated pairs labelled 1 (the non-saturating loss)."""
     ones = tf.ones((tf.shape(Z)[0], 1))
@@ -343,7 +343,7 @@ def info_loss(Q_out, c_cat, c_cont, lambda_cat, lambda_cont):
 
 
 # Defined in chapters/05_infogan.md
-@tf.function
+@tf.function(jit_compile=True)
 def update_info_D(X, Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_D,
                   lambda_cat, lambda_cont):
     """D's step on its cross-entropy plus L_I: the body and both heads learn."""
@@ -363,7 +363,7 @@ def update_info_D(X, Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_D,
     return loss_D
 
 
-@tf.function
+@tf.function(jit_compile=True)
 def update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G,
                   lambda_cat, lambda_cont):
     """G's step on its non-saturating loss plus L_I; returns (loss_G, loss_I)."""
@@ -452,7 +452,7 @@ def patch_D(channels=16, norm=True):
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
-@tf.function
+@tf.function(jit_compile=True)
 def update_cycle_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_cycle,
                    lambda_identity):
     """One step of both generators on CycleGAN's loss; returns it and the translations."""
@@ -470,7 +470,7 @@ def update_cycle_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_cycle
     return loss_G, fake_A, fake_B
 
 
-@tf.function
+@tf.function(jit_compile=True)
 def update_cycle_D(real_A, real_B, fake_A, fake_B, D_A, D_B, trainer_D):
     """One least-squares step of both discriminators: real to 1, translated to 0."""
     variables = D_A.trainable_variables + D_B.trainable_variables
@@ -484,7 +484,7 @@ def update_cycle_D(real_A, real_B, fake_A, fake_B, D_A, D_B, trainer_D):
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
-@tf.function
+@tf.function(jit_compile=True)
 def update_dual_D(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_D, clip):
     """One step of both Wasserstein critics, then clip their weights into [-clip, clip]."""
     fake_B = G_AB(real_A, training=True)  # outside the tape: no gradient for G
@@ -501,7 +501,7 @@ def update_dual_D(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_D, clip):
     return loss_D
 
 
-@tf.function
+@tf.function(jit_compile=True)
 def update_dual_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_rec):
     """One step of both generators: fool the critics and reconstruct the input."""
     variables = G_AB.trainable_variables + G_BA.trainable_variables
