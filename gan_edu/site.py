@@ -55,6 +55,19 @@ def wrap_tagged_markdown(notebook):
     return notebook
 
 
+def site_links(notebook):
+    """Point the chapters' links to site/ pages (`../site/notes.md`) at the staged pages.
+
+    In the repository a chapter links a page of the site as `../site/<page>.md`, which
+    works where the notebooks are read (Jupyter, GitHub); in the site the pages stand
+    beside the chapters.
+    """
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.replace("](../site/", "](")
+    return notebook
+
+
 def stage(notebooks, src):
     """Write Sphinx's source folder `src` from site/ and the notebooks in `notebooks`."""
     shutil.copytree(SITE, src, ignore=shutil.ignore_patterns("__pycache__"))
@@ -62,7 +75,7 @@ def stage(notebooks, src):
     downloads.mkdir(parents=True)
     for path in chapter_notebooks(notebooks):
         shutil.copy(path, downloads / path.name)
-        page = wrap_tagged_markdown(nbformat.read(path, as_version=4))
+        page = wrap_tagged_markdown(site_links(nbformat.read(path, as_version=4)))
         nbformat.write(page, Path(src) / path.name)
     with contextlib.redirect_stdout(io.StringIO()) as said:  # it names the temporary folder
         book.write_framework_notebooks(downloads)
