@@ -27,6 +27,7 @@ from gan_edu.data import write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
+IMAGES = CHAPTERS / "img"  # the chapters' figures, linked from them as img/<name>
 PACKAGE = ROOT / "gan_edu"
 TAGS = {"pytorch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet"}
 TITLES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet"}
@@ -251,7 +252,16 @@ def write_framework_notebooks(out):
         for source in chapter_sources():
             notebook = split_by_framework(jupytext.read(source), framework)
             nbformat.write(notebook, folder / f"{source.stem}.ipynb")
+        copy_images(folder)
         print(f"{TITLES[framework]}: {len(chapter_sources())} notebooks in {folder}")
+
+
+def copy_images(folder):
+    """Copy the chapters' figures (chapters/img) into folder/img, where the notebooks
+    written there find them: the chapters link them as img/<name>."""
+    import shutil
+    if IMAGES.is_dir():
+        shutil.copytree(IMAGES, Path(folder) / "img", dirs_exist_ok=True)
 
 
 def build(out, sources=None, timeout=1800):

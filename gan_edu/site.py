@@ -77,6 +77,8 @@ def stage(notebooks, src):
         shutil.copy(path, downloads / path.name)
         page = wrap_tagged_markdown(site_links(nbformat.read(path, as_version=4)))
         nbformat.write(page, Path(src) / path.name)
+    book.copy_images(src)        # the pages' figures (chapters/img), linked as img/<name>
+    book.copy_images(downloads)  # beside the downloadable notebooks too
     with contextlib.redirect_stdout(io.StringIO()) as said:  # it names the temporary folder
         book.write_framework_notebooks(downloads)
     print(re.sub(r" in \S+", " to download", said.getvalue()), end="")

@@ -207,3 +207,43 @@ def test_split_has_no_other_framework_names(source, framework):
     sections = [text for cell in split.cells if cell.cell_type == "markdown"
                 for _, _, text in book.headings(cell) if text in book.TITLES.values()]
     assert sections == [book.TITLES[framework]], sections
+
+
+IMAGE_LINK = r"!\[[^\]]*\]\(([^)\s]+)"  # a markdown image: its target
+
+
+def linked_images(text):
+    """The local images a chapter's markdown links (web addresses left out)."""
+    import re
+    return [target for target in re.findall(IMAGE_LINK, text) if "://" not in target]
+
+
+@pytest.mark.parametrize("source", book.chapter_sources(), ids=lambda p: p.stem)
+def test_chapter_images_exist_in_chapters_img(source):
+    """Every image a chapter shows is a file in chapters/img, which the site and the
+    per-framework notebooks copy along (linked as img/<name>, it works in Jupyter too)."""
+    for target in linked_images(source.read_text()):
+        path = source.parent / target
+        assert path.is_file(), f"{source.name} links a missing image {target}"
+        assert path.resolve().parent == book.IMAGES, (
+            f"{source.name}: {target} is not in chapters/img, so it is not copied along")
+
+
+def test_framework_notebooks_find_their_images(tmp_path, capsys):
+    """`make notebooks` puts the figures beside each framework's notebooks."""
+    book.write_framework_notebooks(tmp_path)
+    written = sorted(tmp_path.glob("*/*.ipynb"))
+    assert written
+    for path in written:
+        text = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells
+                         if cell.cell_type == "markdown")
+        for target in linked_images(text):
+            assert (path.parent / target).is_file(), f"{path}: {target} not found"
+
+
+def test_figures_are_reproduced_by_their_script():
+    """scripts/draw_figures.py is the source of chapters/img/*.svg: rerun, byte for byte."""
+    script = book.ROOT / "scripts" / "draw_figures.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
