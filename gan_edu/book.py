@@ -2,23 +2,20 @@
 
     python -m gan_edu.book lib [--check]    copy `#@save` cells into the library
     python -m gan_edu.book notebooks [OUT]  one notebook per chapter and framework
-    python -m gan_edu.book build [OUT]      execute every chapter; HTML pages + index
+    python -m gan_edu.book smoke [OUT]      the same plus every chapter, for `make smoke`
 
 The chapters are the source of truth. A code cell whose first line is `#@save`
 goes verbatim into the module of its framework tag (`pytorch` -> gan_edu/torch.py,
 `tensorflow` -> gan_edu/tensorflow.py, `mxnet` -> gan_edu/mxnet.py); an untagged
-cell names its framework-neutral module, e.g. `#@save plot`. Each library module
-keeps a hand-written head above the marker line and the generated part below it.
+cell names a framework-neutral module that has the marker line, e.g. `#@save training`.
+Each library module keeps a hand-written head above the marker line and the generated
+part below it. The website is built by `gan_edu.site`.
 """
 
 import argparse
-import html
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
-from urllib.parse import quote
 
 import jupytext
 import nbformat
@@ -211,6 +208,21 @@ def setup_cells(framework):
             nbformat.v4.new_code_cell(code, metadata={"tags": [framework, "setup"]})]
 
 
+def without_parity_cells(cells):
+    """`cells` with the cross-framework comparison (cells tagged `parity`) replaced by a
+    note: it needs all three frameworks, which a one-framework reader may not have."""
+    kept, noted = [], False
+    for cell in cells:
+        if "parity" not in cell.metadata.get("tags", []):
+            kept.append(cell)
+        elif not noted:
+            kept.append(nbformat.v4.new_markdown_cell(
+                "*The comparison table is computed in the chapter's full notebook, with all "
+                "three frameworks installed.*"))
+            noted = True
+    return kept
+
+
 def split_by_framework(notebook, framework):
     """A copy of `notebook` for readers of one framework, outputs cleared.
 
@@ -221,6 +233,7 @@ def split_by_framework(notebook, framework):
     copy = nbformat.from_dict(notebook)
     owners = cell_frameworks(copy)
     copy.cells = [c for c, owner in zip(copy.cells, owners) if owner in (None, framework)]
+    copy.cells = without_parity_cells(copy.cells)
     for cell in copy.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -264,44 +277,17 @@ def copy_images(folder):
         shutil.copytree(IMAGES, Path(folder) / "img", dirs_exist_ok=True)
 
 
-def build(out, sources=None, timeout=1800):
-    """Execute every chapter (or `sources`) into out/, an HTML page each and an index."""
-    from jupyter_client.manager import KernelManager
-    from nbclient import NotebookClient
-    from nbconvert import HTMLExporter
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    pages = []
-    for source in sources or chapter_sources():
-        notebook = jupytext.read(source)
-        print(f"executing {source.name} ...", flush=True)
-        with tempfile.TemporaryDirectory() as sockets:
-            # A local socket, not TCP: the kernel then has nothing to warn about.
-            km = KernelManager(kernel_name="python3", transport="ipc",
-                               ip=os.path.join(sockets, "kernel"))
-            NotebookClient(notebook, timeout=timeout, km=km,
-                           resources={"metadata": {"path": str(source.parent)}}).execute()
-        _write_atomically(out / f"{source.stem}.ipynb", nbformat.writes(notebook))
-        body, _ = HTMLExporter().from_notebook_node(notebook)
-        _write_atomically(out / f"{source.stem}.html", body)
-        pages.append((source.stem, _title(notebook)))
-    _write_atomically(out / "index.html", _index(pages))
-    print(f"the book is in {out / 'index.html'}")
+def write_smoke_notebooks(out):
+    """Every chapter (out/chapters/) and every one-framework notebook, for a smoke run.
 
-
-def _title(notebook):
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown" and cell.source.startswith("# "):
-            return cell.source.splitlines()[0][2:].strip()
-    return "untitled"
-
-
-def _index(pages):
-    items = "\n".join(f'<li><a href="{html.escape(quote(stem))}.html">'
-                      f'{html.escape(title)}</a></li>' for stem, title in pages)
-    return ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>GANs, three ways"
-            "</title></head>\n<body><h1>GANs, three ways</h1>\n<p>Each chapter in PyTorch, "
-            f"TensorFlow and MXNet.</p>\n<ol>\n{items}\n</ol>\n</body></html>\n")
+    Written from the jupytext sources, so that a change is checked before the paired
+    notebooks are re-executed.
+    """
+    folder = Path(out) / "chapters"
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in chapter_sources():
+        nbformat.write(jupytext.read(source), folder / f"{source.stem}.ipynb")
+    write_framework_notebooks(out)
 
 
 def _write_atomically(path, text):
@@ -337,6 +323,16 @@ def _is_framework_notebook(out, path):
                                  or len(parts) == 2 and re.fullmatch(r"\d\d_\w+\.ipynb", parts[1]))
 
 
+def _is_smoke_notebook(out, path):
+    """Whether `path` in `out` is what `smoke` writes: chapters/NN_name.ipynb or a
+    one-framework notebook."""
+    parts = path.relative_to(out).parts
+    if parts[0] != "chapters":
+        return _is_framework_notebook(out, path)
+    return len(parts) == 1 and path.is_dir() or (
+        len(parts) == 2 and re.fullmatch(r"\d\d_\w+\.ipynb", parts[1]) is not None)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m gan_edu.book", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -345,8 +341,8 @@ def main(argv=None):
     lib.add_argument("--check", action="store_true", help="fail if the library has drifted")
     notebooks = commands.add_parser("notebooks", help="per-framework notebooks")
     notebooks.add_argument("out", nargs="?", default=str(ROOT / "_build" / "notebooks"))
-    book = commands.add_parser("build", help="execute the chapters; HTML and index")
-    book.add_argument("out", nargs="?", default=str(ROOT / "_build" / "book"))
+    smoke = commands.add_parser("smoke", help="chapters and per-framework notebooks")
+    smoke.add_argument("out", nargs="?", default=str(ROOT / "_build" / "smoke"))
     args = parser.parse_args(argv)
 
     if args.command == "lib":
@@ -365,7 +361,8 @@ def main(argv=None):
         claim_folder(args.out, NOTEBOOKS_MARKER, adopt=_is_framework_notebook)
         write_framework_notebooks(args.out)
         return 0
-    build(args.out)
+    claim_folder(args.out, NOTEBOOKS_MARKER, adopt=_is_smoke_notebook)
+    write_smoke_notebooks(args.out)
     return 0
 
 

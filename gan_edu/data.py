@@ -48,6 +48,7 @@ EMBEDDED = {
     "test": PACKAGE_DATA / "mnist_test.npz",
 }
 SPLITS = ("train", "test")
+SMOKE_SIZE = 256  # images per data set in a smoke run (GAN_EDU_SCALE=smoke)
 
 DEFAULT_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -118,7 +119,8 @@ def load_mnist(split="train", scale=None, *, cache_dir=None):
     `gan_edu.scale`): 'full' gives the canonical 60,000/10,000 from the download
     cache (downloaded and verified on first use, see `mnist_idx`); any smaller scale
     the embedded files (train: the first 1,000 images of each class of the canonical
-    training set, 10,000 in canonical order; test: the canonical 10,000).
+    training set, 10,000 in canonical order; test: the canonical 10,000); 'smoke' the
+    first SMOKE_SIZE of those.
     """
     if split not in SPLITS:
         raise ValueError(f"unknown MNIST split {split!r}; choose 'train' or 'test'")
@@ -129,6 +131,8 @@ def load_mnist(split="train", scale=None, *, cache_dir=None):
         images = decode_idx(mnist_idx(f"{prefix}-images-idx3-ubyte", cache_dir=cache_dir))
         labels = decode_idx(mnist_idx(f"{prefix}-labels-idx1-ubyte", cache_dir=cache_dir))
     _check_digits(images, labels, what=f"MNIST {split!r}")
+    if gan_edu.scale(scale) == "smoke":
+        images, labels = images[:SMOKE_SIZE], labels[:SMOKE_SIZE]
     return images, labels.astype(np.int64)
 
 
@@ -480,7 +484,8 @@ def load_uci_digits():
     becomes a block (nearest-neighbour resize to 20x20, blocks of 2 or 3 pixels),
     placed in a 28x28 frame with a 4-pixel border as MNIST centres its digits in a
     20x20 box, and 0..16 is mapped onto 0..255. The digits keep their blocky look,
-    so the two domains of chapter 6 differ visibly in style, not in content.
+    so the two domains of chapter 6 differ visibly in style, not in content. A smoke
+    run gets the first SMOKE_SIZE.
     """
     from sklearn.datasets import load_digits
 
@@ -492,6 +497,8 @@ def load_uci_digits():
     images[:, 4:24, 4:24] = np.rint(large * (255 / 16)).astype(np.uint8)
     labels = digits.target.astype(np.int64)
     _check_digits(images, labels, what="UCI digits")
+    if gan_edu.scale() == "smoke":
+        images, labels = images[:SMOKE_SIZE], labels[:SMOKE_SIZE]
     return images, labels
 
 

@@ -165,17 +165,6 @@ def test_shared_cells_import_no_framework(source):
             assert not imported_frameworks(code), cell.source[:200]
 
 
-def test_build_writes_pages_and_an_index_quietly(tmp_path, capfd):
-    chapter = tmp_path / "01_tiny.md"
-    chapter.write_text("# A tiny chapter\n\n```python\nprint(6 * 7)\n```\n")
-    book.build(tmp_path / "out", sources=[chapter])
-    out, err = capfd.readouterr()
-    assert err == "", err   # no kernel warnings on the console
-    assert "42" in (tmp_path / "out" / "01_tiny.html").read_text()
-    assert "A tiny chapter" in (tmp_path / "out" / "index.html").read_text()
-    assert not list((tmp_path / "out").glob("*.tmp"))
-
-
 # What must not appear in another framework's notebook: the names in headings and code
 # (comments included); in code also the modules' usual aliases.
 FRAMEWORK_NAMES = {"pytorch": r"pytorch|\btorch\b",
@@ -247,3 +236,45 @@ def test_figures_are_reproduced_by_their_script():
     done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.md"))
+
+
+def exercises(chapter):
+    """The numbered items of a chapter's Exercises section."""
+    import re
+    text = chapter.read_text()
+    section = text.split("\n## Exercises\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^(\d+)\. ", section, re.M)
+
+
+def test_every_chapter_has_its_solutions():
+    """One solutions notebook per chapter, one section per exercise, in order."""
+    import re
+    assert [p.name for p in SOLUTIONS] == [p.name for p in book.chapter_sources()]
+    for source, chapter in zip(SOLUTIONS, book.chapter_sources()):
+        answered = re.findall(r"^## Exercise (\d+):", source.read_text(), re.M)
+        assert answered == exercises(chapter), f"{source.name}: exercises {answered}"
+        assert "solutions/" not in chapter.read_text(), f"{chapter.name} links the solutions"
+
+
+@pytest.mark.parametrize("source", SOLUTIONS, ids=lambda p: p.stem)
+def test_solutions_are_paired_executed_and_quiet(source):
+    """Each solutions notebook: .md and .ipynb agree, every code cell ran, without
+    warnings or errors, figures as PNG, and no framework tags (one framework, no tabs)."""
+    notebook = jupytext.read(source)
+    paired = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    assert [c.source for c in notebook.cells] == [c.source for c in paired.cells], (
+        f"{source.name} and its .ipynb differ: run `jupytext --sync {source}`")
+    code = [c for c in paired.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count for c in code), f"{source.name} is not executed"
+    counts = [c.execution_count for c in code]
+    assert counts == list(range(1, len(code) + 1)), f"{source.name}: ran out of order {counts}"
+    for cell in paired.cells:
+        assert book.framework_of(cell) is None, f"{source.name}: a framework-tagged cell"
+        for output in cell.get("outputs", []):
+            assert output.get("name") != "stderr", (
+                f"{source.name}: stderr output {output.get('text', '')[:300]!r}")
+            assert output.output_type != "error", f"{source.name}: an error output"
+            assert "image/svg+xml" not in output.get("data", {}), f"{source.name}: SVG"

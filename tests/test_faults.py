@@ -520,26 +520,6 @@ def test_saving_into_a_module_without_the_marker_says_how(tmp_path):
         book.library_text("plot", [("01_x.md", "x = 1")])
 
 
-def test_index_links_are_escaped():
-    page = book._index([('01_a"><script>x', "A <b>title</b>")])
-    assert "<script>" not in page and "&lt;b&gt;" in page
-
-
-# ------------------------------------------------------------------ make
-
-def test_make_names_the_python_to_use(tmp_path):
-    for name in ("Makefile", "requirements.txt", "pyproject.toml"):
-        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
-    python = tmp_path / "python3.13"  # answers like a Python 3.13 would
-    python.write_text('#!/bin/sh\n[ "$1" = --version ] && echo "Python 3.13.0" && exit 0\nexit 1\n')
-    python.chmod(0o755)
-    result = subprocess.run(["make", f"PYTHON={python}", "install"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0 and not (tmp_path / ".venv").exists()
-    assert "need Python 3.10 or 3.11" in result.stderr and "Python 3.13.0" in result.stderr
-    assert "make PYTHON=python3.11 install" in result.stderr
-
-
 def test_only_the_full_scale_downloads(monkeypatch):
     # A scale below 'default' (the smoke test's) must not reach for the network.
     monkeypatch.setattr(gan_edu, "SCALES", ("smoke", "default", "full"))
