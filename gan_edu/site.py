@@ -5,7 +5,8 @@
 
 Sphinx reads one source folder: this module stages it from site/ (configuration,
 index, the local extension) and the chapters' executed notebooks, plus the
-notebooks the pages offer for download (each chapter whole and per framework).
+notebooks the pages offer for download (each chapter whole and per framework),
+and the executed solutions to the exercises (solutions/), the instructors' pages.
 Nothing is executed while the site is built; `run` executes first, into its own
 folder, so that the committed notebooks stay as they are.
 """
@@ -29,7 +30,9 @@ ROOT = book.ROOT
 SITE = ROOT / "site"
 BUILD = ROOT / "_build"
 MARKER = ".gan-edu-site"  # in a folder the site was built into: it may be rebuilt
+EXECUTED_MARKER = ".gan-edu-executed"  # in a folder `run` executed the chapters into
 DOWNLOADS = "_extra/notebooks"  # conf.py copies _extra into the site; the pages link it
+SOLUTIONS = ROOT / "solutions"  # worked exercises, executed: the instructors' part
 
 
 def chapter_notebooks(folder):
@@ -77,6 +80,9 @@ def stage(notebooks, src):
         shutil.copy(path, downloads / path.name)
         page = wrap_tagged_markdown(site_links(nbformat.read(path, as_version=4)))
         nbformat.write(page, Path(src) / path.name)
+    (Path(src) / "solutions").mkdir()  # pages of their own, one framework, no tabs
+    for path in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb")):
+        shutil.copy(path, Path(src) / "solutions" / path.name)
     book.copy_images(src)        # the pages' figures (chapters/img), linked as img/<name>
     book.copy_images(downloads)  # beside the downloadable notebooks too
     with contextlib.redirect_stdout(io.StringIO()) as said:  # it names the temporary folder
@@ -126,7 +132,9 @@ def execute_chapters(out, timeout=1800):
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    # Never over the chapters' own notebooks, nor into a folder of someone else's files.
+    book.claim_folder(out, EXECUTED_MARKER, adopt=lambda out, path: re.fullmatch(
+        r"\d\d_\w+\.ipynb", path.name) is not None)
     for source in book.chapter_sources():
         start = time.perf_counter()
         print(f"executing {source.name} ...", flush=True)

@@ -24,6 +24,7 @@ from gan_edu import book, site
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SHOTS = book.ROOT / "_build" / "screenshots"
 CHAPTERS = [source.stem for source in book.chapter_sources()]
+SOLUTIONS = sorted(path.stem for path in site.SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
 FRAMEWORKS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet"}
 LOCAL_SCHEMES = {"file", "data", "blob", "about", "chrome"}
 # TeX that MathJax should have replaced: $...$, \(...\), \[...\] or a TeX command.
@@ -263,7 +264,8 @@ def test_previous_next_reach_every_chapter(browser, site_dir):
         if not links:
             return None
         browser.get(links[0].get_attribute("href"))
-        return Path(urlparse(browser.current_url).path).stem
+        page = Path(urlparse(browser.current_url).path).relative_to(site_dir)
+        return page.with_suffix("").as_posix()
 
     browser.get(page_url(site_dir, "index"))
     forward = []
@@ -272,11 +274,45 @@ def test_previous_next_reach_every_chapter(browser, site_dir):
     backward = []
     while (name := follow("a.left-prev")) is not None:
         backward.append(name)
-    pages = ["how_to_use", *CHAPTERS, "notes"]  # the index's toctrees, in order
+    pages = ["how_to_use", *CHAPTERS, "notes",  # the index's toctrees, in order
+             *(f"solutions/{name}" for name in SOLUTIONS)]
     assert forward == pages, forward
     assert backward == ["index", *pages[:-1]][::-1], backward
     COUNTS["previous/next"] = dict(forward=len(forward), backward=len(backward))
 
+
+@pytest.mark.parametrize("name", SOLUTIONS)
+def test_solutions_page(browser, site_dir, name):
+    """An instructors' page: one framework, no tabs, maths typeset, nothing remote,
+    reachable from the index and linked from no chapter."""
+    from selenium.webdriver.common.by import By
+    errors, urls = open_page(browser, (site_dir / "solutions" / f"{name}.html").as_uri())
+    assert not errors, f"console errors on solutions/{name}: {errors}"
+    remote = [u for u in urls if urlparse(u).scheme not in LOCAL_SCHEMES]
+    assert not remote, f"solutions/{name} requested {remote}"
+    broken = browser.execute_script(
+        "return [...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
+        ".map(i => i.src)")
+    assert not broken, f"images that did not load on solutions/{name}: {broken}"
+    raw = browser.execute_script(
+        "const a = document.querySelector('article').cloneNode(true);"
+        "a.querySelectorAll('pre, code, script, style, mjx-container, .cell_output')"
+        ".forEach(e => e.remove());"
+        "return a.textContent;")
+    leftovers = [m.group(0) for m in RAW_TEX.finditer(raw)]
+    assert not leftovers, f"raw TeX on solutions/{name}: {leftovers[:5]}"
+    formulas = len(browser.find_elements(By.CSS_SELECTOR, "article .math"))
+    typeset = len(browser.find_elements(By.CSS_SELECTOR, "article mjx-container"))
+    assert formulas > 0 and typeset >= formulas, f"solutions/{name}: {typeset} of {formulas}"
+    assert not browser.find_elements(By.CSS_SELECTOR, ".sd-tab-set, .notebook-downloads")
+    index = (site_dir / "index.html").read_text()
+    assert f'href="solutions/{name}.html"' in index, f"the index does not list {name}"
+    for chapter in CHAPTERS:
+        article = re.search(r"<article.*</article>", (site_dir / f"{chapter}.html").read_text(),
+                            re.S).group(0)
+        assert "solutions/" not in article, f"{chapter} links the solutions"
+    COUNTS[f"solutions/{name}"] = dict(requests=len(urls), images=len(browser.execute_script(
+        "return document.images")), formulas=formulas, typeset=typeset)
 
 
 def test_framework_cells_outside_sections_become_tabs(tmp_path):
