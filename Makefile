@@ -44,11 +44,12 @@ browser:
 	  echo "make browser: could not install chromium and chromium-driver (apt-get install chromium chromium-driver)"
 
 # Unit tests and every chapter notebook (nbval), two workers, one notebook per worker,
-# each worker's frameworks on one thread so that the two do not fight over the cores.
+# each worker's frameworks on one thread so that the two do not fight over the cores;
+# the longest notebooks start first (conftest.py), and the slowest tests are listed.
 test smoke nbval unit: export OMP_NUM_THREADS ?= 1
 
 test: install browser
-	$(PY) -m pytest -n $(JOBS) --dist loadfile $(NBVAL) tests chapters
+	$(PY) -m pytest -n $(JOBS) --dist loadfile --durations=15 $(NBVAL) tests chapters
 
 # Every chapter and every one-framework notebook, written from the sources, on a few
 # batches (GAN_EDU_SCALE=smoke): a broken cell, shape or import shows in minutes. No bar
@@ -74,8 +75,9 @@ lib: install
 notebooks: install
 	$(PY) -m gan_edu.book notebooks _build/notebooks
 
+# Execute every chapter into _build/bench and report where the time goes (docs/speed.md).
 bench: install
-	$(PY) -m gan_edu.bench
+	$(PY) -m gan_edu.bench run _build/bench
 
 clean:
 	rm -rf _build

@@ -536,3 +536,11 @@ def test_train_judge_refuses_zero_epochs(capsys):
     with pytest.raises(SystemExit):
         script.main(["--epochs", "0"])
     assert "--epochs should be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_run_never_executes_into_a_folder_of_other_files(tmp_path):
+    from gan_edu import site
+    (tmp_path / "01_first_gan.md").write_text("a chapter source")
+    with pytest.raises(SystemExit, match="did not write"):
+        site.execute_chapters(tmp_path)
+    assert (tmp_path / "01_first_gan.md").read_text() == "a chapter source"
