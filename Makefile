@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: install book run browser test smoke unit nbval lint lib notebooks bench clean
+.PHONY: install book run browser test smoke unit nbval lint lib notebooks bench results clean
 
 install: $(STAMP)
 
@@ -78,6 +78,10 @@ notebooks: install
 # Execute every chapter into _build/bench and report where the time goes (docs/speed.md).
 bench: install
 	$(PY) -m gan_edu.bench run _build/bench
+
+# The README's results table, from the executed chapters' verdict lines.
+results: install
+	$(PY) -m gan_edu.results
 
 clean:
 	rm -rf _build

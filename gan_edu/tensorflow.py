@@ -452,7 +452,7 @@ def patch_D(channels=16, norm=True):
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
-@tf.function(jit_compile=True)
+@tf.function
 def update_cycle_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_cycle,
                    lambda_identity):
     """One step of both generators on CycleGAN's loss; returns it and the translations."""
@@ -470,7 +470,7 @@ def update_cycle_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_cycle
     return loss_G, fake_A, fake_B
 
 
-@tf.function(jit_compile=True)
+@tf.function
 def update_cycle_D(real_A, real_B, fake_A, fake_B, D_A, D_B, trainer_D):
     """One least-squares step of both discriminators: real to 1, translated to 0."""
     variables = D_A.trainable_variables + D_B.trainable_variables
@@ -484,7 +484,7 @@ def update_cycle_D(real_A, real_B, fake_A, fake_B, D_A, D_B, trainer_D):
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
-@tf.function(jit_compile=True)
+@tf.function
 def update_dual_D(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_D, clip):
     """One step of both Wasserstein critics, then clip their weights into [-clip, clip]."""
     fake_B = G_AB(real_A, training=True)  # outside the tape: no gradient for G
@@ -501,7 +501,7 @@ def update_dual_D(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_D, clip):
     return loss_D
 
 
-@tf.function(jit_compile=True)
+@tf.function
 def update_dual_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_rec):
     """One step of both generators: fool the critics and reconstruct the input."""
     variables = G_AB.trainable_variables + G_BA.trainable_variables
