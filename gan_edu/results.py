@@ -58,7 +58,8 @@ def table(folder=book.CHAPTERS):
         rows, _ = bench.chapter_times(notebook)
         link = f"[{title(notebook)}](chapters/{source.name})"
         for who, verdict, measured in verdicts(notebook):
-            lines.append(f"| {link} | {who} | {verdict} | {measured} | {training(rows, who)} |")
+            cells = [link, who, verdict, measured, training(rows, who)]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
             link = ""  # the chapter once, on its first row
     return "\n".join(lines + ["", END])
 
