@@ -31,7 +31,7 @@ $(STAMP): requirements.txt pyproject.toml
 book: install
 	$(PY) -m gan_edu.site book _build/book
 
-# Execute every chapter afresh into _build/run (about an hour on 2 cores), then the site.
+# Execute every chapter afresh into _build/run (about half an hour on 2 cores), then the site.
 run: install
 	$(PY) -m gan_edu.site run _build/book --executed _build/run
 
