@@ -521,10 +521,13 @@ def test_saving_into_a_module_without_the_marker_says_how(tmp_path):
 
 
 def test_only_the_full_scale_downloads(monkeypatch):
-    # A scale below 'default' (the smoke test's) must not reach for the network.
-    monkeypatch.setattr(gan_edu, "SCALES", ("smoke", "default", "full"))
+    # The smoke scale reads the first images of the embedded files, never the network.
+    def no_network(*args, **kwargs):
+        raise AssertionError("the smoke scale reached for the download")
+    monkeypatch.setattr(data, "mnist_idx", no_network)
     images, labels = data.load_mnist("test", "smoke")
-    assert images.shape == (10000, 28, 28) and labels.shape == (10000,)
+    assert images.shape == (data.SMOKE_SIZE, 28, 28) and labels.shape == (data.SMOKE_SIZE,)
+    assert np.array_equal(images, data.load_mnist("test", "default")[0][:data.SMOKE_SIZE])
 
 
 def test_train_judge_refuses_zero_epochs(capsys):
