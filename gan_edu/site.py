@@ -25,6 +25,7 @@ from pathlib import Path
 import nbformat
 
 from gan_edu import book
+from gan_edu.data import write_atomic
 
 ROOT = book.ROOT
 SITE = ROOT / "site"
@@ -126,11 +127,23 @@ def empty_claimed(out):
             shutil.rmtree(child) if child.is_dir() else child.unlink()
 
 
-def execute_chapters(out, timeout=1800):
-    """Execute every chapter afresh from its jupytext source into out/<chapter>.ipynb."""
+def execute_notebook(source, target, timeout=1800):
+    """Execute the chapter `source` (its jupytext source) into the notebook `target`."""
     import jupytext
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
+    notebook = jupytext.read(source)
+    with tempfile.TemporaryDirectory() as sockets:
+        # A local socket, not TCP: the kernel then has nothing to warn about.
+        km = KernelManager(kernel_name="python3", transport="ipc",
+                           ip=os.path.join(sockets, "kernel"))
+        NotebookClient(notebook, timeout=timeout, km=km,
+                       resources={"metadata": {"path": str(source.parent)}}).execute()
+    write_atomic(target, nbformat.writes(notebook).encode())
+
+
+def execute_chapters(out, timeout=1800):
+    """Execute every chapter afresh from its jupytext source into out/<chapter>.ipynb."""
     out = Path(out)
     # Never over the chapters' own notebooks, nor into a folder of someone else's files.
     book.claim_folder(out, EXECUTED_MARKER, adopt=lambda out, path: re.fullmatch(
@@ -138,14 +151,7 @@ def execute_chapters(out, timeout=1800):
     for source in book.chapter_sources():
         start = time.perf_counter()
         print(f"executing {source.name} ...", flush=True)
-        notebook = jupytext.read(source)
-        with tempfile.TemporaryDirectory() as sockets:
-            # A local socket, not TCP: the kernel then has nothing to warn about.
-            km = KernelManager(kernel_name="python3", transport="ipc",
-                               ip=os.path.join(sockets, "kernel"))
-            NotebookClient(notebook, timeout=timeout, km=km,
-                           resources={"metadata": {"path": str(source.parent)}}).execute()
-        nbformat.write(notebook, out / f"{source.stem}.ipynb")
+        execute_notebook(source, out / f"{source.stem}.ipynb", timeout)
         print(f"  {time.perf_counter() - start:.0f} s", flush=True)
 
 

@@ -10,31 +10,16 @@ the environment of `make test` (OMP_NUM_THREADS=1 unless set); `-j 2` runs two a
 import argparse
 import os
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import jupytext
-import nbformat
-from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
-
 from gan_edu import book
+from gan_edu.site import execute_notebook
 
 
-def execute(source, timeout=3600):
+def execute(source):
     start = time.perf_counter()
-    notebook = jupytext.read(source)
-    with tempfile.TemporaryDirectory() as sockets:
-        # A local socket, not TCP: the kernel then has nothing to warn about.
-        km = KernelManager(kernel_name="python3", transport="ipc",
-                           ip=os.path.join(sockets, "kernel"))
-        NotebookClient(notebook, timeout=timeout, km=km,
-                       resources={"metadata": {"path": str(source.parent)}}).execute()
-    target = source.with_suffix(".ipynb")
-    temporary = target.with_name(f".{target.name}.executing")
-    nbformat.write(notebook, temporary)
-    temporary.replace(target)
+    execute_notebook(source, source.with_suffix(".ipynb"), timeout=3600)
     return f"{source.name}: {time.perf_counter() - start:.0f} s"
 
 

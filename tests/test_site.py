@@ -112,6 +112,33 @@ def chapter_text(name):
     return chapter_prose(name).lower()
 
 
+def assert_sound_page(browser, what, errors, urls, maths):
+    """The open page: no console error, nothing from the network, every image loaded,
+    no raw TeX left in its prose, and (if it has maths) every formula typeset.
+    Returns what it counted."""
+    from selenium.webdriver.common.by import By
+    assert not errors, f"console errors on {what}: {errors}"
+    remote = [u for u in urls if urlparse(u).scheme not in LOCAL_SCHEMES]
+    assert not remote, f"{what} requested {remote}"
+    broken = browser.execute_script(
+        "return [...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
+        ".map(i => i.src)")
+    assert not broken, f"images that did not load on {what}: {broken}"
+    raw = browser.execute_script(
+        "const a = document.querySelector('article').cloneNode(true);"
+        "a.querySelectorAll('pre, code, script, style, mjx-container, .cell_output')"
+        ".forEach(e => e.remove());"
+        "return a.textContent;")
+    leftovers = [m.group(0) for m in RAW_TEX.finditer(raw)]
+    assert not leftovers, f"raw TeX on {what}: {leftovers[:5]}"
+    formulas = len(browser.find_elements(By.CSS_SELECTOR, "article .math"))
+    typeset = len(browser.find_elements(By.CSS_SELECTOR, "article mjx-container"))
+    if maths:
+        assert formulas > 0 and typeset >= formulas, f"{what}: {typeset} of {formulas} typeset"
+    return dict(requests=len(urls), images=browser.execute_script("return document.images.length"),
+                formulas=formulas, typeset=typeset)
+
+
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chapter_page(browser, site_dir, name):
     """No console error, nothing from the network, images loaded, maths typeset."""
@@ -120,26 +147,7 @@ def test_chapter_page(browser, site_dir, name):
     save_screenshots(browser, name)  # before the checks: a failed page is worth a look
     title = re.search(r"^# (.+)$", chapter_prose(name), re.M).group(1).strip()
     assert title in browser.title, f"{name}'s page is titled {browser.title!r}"
-    assert not errors, f"console errors on {name}: {errors}"
-    remote = [u for u in urls if urlparse(u).scheme not in LOCAL_SCHEMES]
-    assert not remote, f"{name} requested {remote}"
-
-    broken = browser.execute_script(
-        "return [...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
-        ".map(i => i.src)")
-    assert not broken, f"images that did not load on {name}: {broken}"
-
-    raw = browser.execute_script(
-        "const a = document.querySelector('article').cloneNode(true);"
-        "a.querySelectorAll('pre, code, script, style, mjx-container, .cell_output')"
-        ".forEach(e => e.remove());"
-        "return a.textContent;")
-    leftovers = [m.group(0) for m in RAW_TEX.finditer(raw)]
-    assert not leftovers, f"raw TeX on {name}: {leftovers[:5]}"
-    formulas = len(browser.find_elements(By.CSS_SELECTOR, "article .math"))
-    typeset = len(browser.find_elements(By.CSS_SELECTOR, "article mjx-container"))
-    if "$" in chapter_text(name):
-        assert formulas > 0 and typeset >= formulas, f"{name}: {typeset} of {formulas} typeset"
+    counts = assert_sound_page(browser, name, errors, urls, maths="$" in chapter_text(name))
 
     tab_sets = browser.find_elements(By.CSS_SELECTOR, ".sd-tab-set")
     assert tab_sets, f"{name} has no framework tabs"
@@ -156,9 +164,7 @@ def test_chapter_page(browser, site_dir, name):
     assert len(targets) == 1 + len(FRAMEWORKS), f"{name}: download links {targets}"
     assert all(t.is_file() and t.suffix == ".ipynb" for t in targets), targets
 
-    COUNTS[name] = dict(requests=len(urls), images=len(browser.execute_script(
-        "return document.images")), formulas=formulas, typeset=typeset,
-        tab_sets=len(tab_sets), downloads=len(targets))
+    COUNTS[name] = dict(counts, tab_sets=len(tab_sets), downloads=len(targets))
 
 
 def save_screenshots(driver, name):
@@ -287,23 +293,8 @@ def test_solutions_page(browser, site_dir, name):
     reachable from the index and linked from no chapter."""
     from selenium.webdriver.common.by import By
     errors, urls = open_page(browser, (site_dir / "solutions" / f"{name}.html").as_uri())
-    assert not errors, f"console errors on solutions/{name}: {errors}"
-    remote = [u for u in urls if urlparse(u).scheme not in LOCAL_SCHEMES]
-    assert not remote, f"solutions/{name} requested {remote}"
-    broken = browser.execute_script(
-        "return [...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
-        ".map(i => i.src)")
-    assert not broken, f"images that did not load on solutions/{name}: {broken}"
-    raw = browser.execute_script(
-        "const a = document.querySelector('article').cloneNode(true);"
-        "a.querySelectorAll('pre, code, script, style, mjx-container, .cell_output')"
-        ".forEach(e => e.remove());"
-        "return a.textContent;")
-    leftovers = [m.group(0) for m in RAW_TEX.finditer(raw)]
-    assert not leftovers, f"raw TeX on solutions/{name}: {leftovers[:5]}"
-    formulas = len(browser.find_elements(By.CSS_SELECTOR, "article .math"))
-    typeset = len(browser.find_elements(By.CSS_SELECTOR, "article mjx-container"))
-    assert formulas > 0 and typeset >= formulas, f"solutions/{name}: {typeset} of {formulas}"
+    COUNTS[f"solutions/{name}"] = assert_sound_page(browser, f"solutions/{name}", errors,
+                                                    urls, maths=True)
     assert not browser.find_elements(By.CSS_SELECTOR, ".sd-tab-set, .notebook-downloads")
     index = (site_dir / "index.html").read_text()
     assert f'href="solutions/{name}.html"' in index, f"the index does not list {name}"
@@ -311,8 +302,6 @@ def test_solutions_page(browser, site_dir, name):
         article = re.search(r"<article.*</article>", (site_dir / f"{chapter}.html").read_text(),
                             re.S).group(0)
         assert "solutions/" not in article, f"{chapter} links the solutions"
-    COUNTS[f"solutions/{name}"] = dict(requests=len(urls), images=len(browser.execute_script(
-        "return document.images")), formulas=formulas, typeset=typeset)
 
 
 def test_framework_cells_outside_sections_become_tabs(tmp_path):
