@@ -249,3 +249,14 @@ def test_solutions_are_paired_executed_and_quiet(source):
 def test_readme_results_are_the_notebooks():
     from gan_edu import results
     assert results.main(["--check"]) == 0, "run `make results`"
+
+
+@pytest.mark.parametrize("source", book.chapter_sources(), ids=lambda path: path.stem)
+def test_a_one_framework_reader_reads_at_most_3000_words(source):
+    """The shared prose plus one framework's: longer digressions go to the notes page."""
+    notebook = jupytext.read(source)
+    owners = book.cell_frameworks(notebook)
+    for framework in book.TAGS:
+        words = sum(len(cell.source.split()) for cell, owner in zip(notebook.cells, owners)
+                    if cell.cell_type == "markdown" and owner in (None, framework))
+        assert words <= 3000, f"{source.stem}: a {framework} reader reads {words} words"
