@@ -79,7 +79,6 @@ def scale(value=None):
     return value
 
 
-
 def per_scale(default, smoke=None, full=None):
     """A setting for the run's scale: `default`, or `smoke` / `full` where given."""
     chosen = {"smoke": smoke, "full": full}.get(scale())
@@ -99,7 +98,8 @@ def check_bar(passed, verdict, measured):
     elif scale() == "smoke":
         print(f"smoke run, bar not checked: {measured}")
     else:
-        raise AssertionError(f"bar missed: {verdict.split(':')[0]}: {measured}")
+        raise AssertionError(f"bar missed: {verdict} (measured: {measured})")
+
 
 def seed(n=0, frameworks=None):
     """Seed Python, numpy and the frameworks the program uses with `n` (0 <= n < 2**32).

@@ -140,7 +140,8 @@ def maxout_D():
 
 # Defined in chapters/03_dcgan.md
 class OneChannelConv2DTranspose(nn.Conv2DTranspose):
-    """Conv2DTranspose to one channel, trainable on MXNet's oneDNN backend (chapter 3)."""
+    """Conv2DTranspose to one channel (with a bias), trainable on MXNet's oneDNN backend
+    (chapter 3)."""
     extra = 7  # zero channels that make the input gradient computable: 8 in all
 
     def hybrid_forward(self, F, X, weight, bias):
