@@ -98,6 +98,16 @@ def update_G_saturating(Z, net_D, net_G, loss, trainer_G):
 
 
 # Defined in chapters/02_gan_theory.md
+def predict(net, *arrays, batch_size=500, device=None):
+    """net(*arrays) in inference mode (batch norm's running statistics, no dropout), in
+    batches of numpy arrays on `device` (default: the network's), as a numpy array."""
+    device = device or list(net.collect_params().values())[0].list_ctx()[0]
+    with autograd.pause():  # not recorded, so in inference mode
+        return nd.concat(*[net(*(nd.array(a[i:i + batch_size], ctx=device) for a in arrays))
+                           for i in range(0, len(arrays[0]), batch_size)], dim=0).asnumpy()
+
+
+# Defined in chapters/02_gan_theory.md
 class Maxout(nn.HybridBlock):
     """`units` maxout units, each the max of `pieces` linear functions of the input."""
 
@@ -155,21 +165,36 @@ class OneChannelConv2DTranspose(nn.Conv2DTranspose):
 
 
 # Defined in chapters/03_dcgan.md
+def batch_norm(channels=0):
+    """Gluon batch norm with the book's settings: momentum 0.9, epsilon 1e-5 (chapter 3)."""
+    return nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=channels)
+
+
+class Reshape(nn.HybridBlock):
+    """(N, ...) -> (N, *shape): features into maps (chapter 3)."""
+
+    def __init__(self, shape, **kwargs):
+        super().__init__(**kwargs)
+        self.shape = tuple(shape)
+
+    def hybrid_forward(self, F, X):
+        X = F.reshape(X, (0,) + self.shape)  # 0: keep the batch axis
+        # A copy, not a view (transpose with unchanged axes only copies): oneDNN cannot
+        # pass the gradient back into a view of batch norm's output ("!is_view").
+        return F.transpose(X, axes=tuple(range(1 + len(self.shape))))
+
+
+# Defined in chapters/03_dcgan.md
 def dcgan_G(latent_dim):
     """DCGAN's generator for 28x28 digits (chapter 3): z -> images in [-1, 1]."""
-    from mxnet.gluon import nn
     net = nn.HybridSequential()
     net.add(nn.Dense(256, use_bias=False, in_units=latent_dim),
-            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=256),
-            nn.Activation("relu"),
-            nn.Dense(64 * 7 * 7, use_bias=False, in_units=256),
-            nn.HybridLambda(lambda F, x: F.reshape(x, (-1, 64, 7, 7))),
-            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=64),
-            nn.Activation("relu"),                                    # (64, 7, 7)
+            batch_norm(256), nn.Activation("relu"),
+            nn.Dense(64 * 7 * 7, use_bias=False, in_units=256), Reshape((64, 7, 7)),
+            batch_norm(64), nn.Activation("relu"),                    # (64, 7, 7)
             nn.Conv2DTranspose(32, kernel_size=4, strides=2, padding=1, use_bias=False,
                                in_channels=64),
-            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=32),
-            nn.Activation("relu"),                                    # (32, 14, 14)
+            batch_norm(32), nn.Activation("relu"),                    # (32, 14, 14)
             OneChannelConv2DTranspose(1, kernel_size=4, strides=2, padding=1,
                                       in_channels=32),
             nn.Activation("tanh"))                                    # (1, 28, 28)
@@ -179,23 +204,19 @@ def dcgan_G(latent_dim):
 # Defined in chapters/03_dcgan.md
 def dcgan_D_body():
     """DCGAN's discriminator up to its 256 features (chapter 3; InfoGAN's Q shares it)."""
-    from mxnet.gluon import nn
     net = nn.HybridSequential()
     net.add(nn.Conv2D(32, kernel_size=4, strides=2, padding=1, in_channels=1),
             nn.LeakyReLU(0.2),                                        # (32, 14, 14)
             nn.Conv2D(64, kernel_size=4, strides=2, padding=1, use_bias=False,
                       in_channels=32),
-            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=64),
-            nn.LeakyReLU(0.2),                                        # (64, 7, 7)
+            batch_norm(64), nn.LeakyReLU(0.2),                        # (64, 7, 7)
             nn.Flatten(), nn.Dense(256, use_bias=False, in_units=64 * 7 * 7),
-            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=256),
-            nn.LeakyReLU(0.2))                                        # (256)
+            batch_norm(256), nn.LeakyReLU(0.2))                       # (256)
     return net
 
 
 def dcgan_D():
     """DCGAN's discriminator (chapter 3): images -> one logit; net_D[0] is the body."""
-    from mxnet.gluon import nn
     net = nn.HybridSequential()
     net.add(dcgan_D_body(), nn.Dense(1, in_units=256))
     return net

@@ -100,6 +100,17 @@ def update_G_saturating(Z, net_D, net_G, loss, trainer_G):
 
 
 # Defined in chapters/02_gan_theory.md
+def predict(net, *arrays, batch_size=500, device=None):
+    """net(*arrays) in inference mode (batch norm's running statistics, no dropout), in
+    batches of numpy arrays on `device` (e.g. "/CPU:0"; default: TensorFlow's choice),
+    as a numpy array. A network with several inputs takes them as a list."""
+    with tf.device(device):
+        return tf.concat([net([a[i:i + batch_size] for a in arrays] if len(arrays) > 1
+                              else arrays[0][i:i + batch_size], training=False)
+                          for i in range(0, len(arrays[0]), batch_size)], axis=0).numpy()
+
+
+# Defined in chapters/02_gan_theory.md
 class Maxout(keras.layers.Layer):
     """`units` maxout units, each the max of `pieces` linear functions of the input."""
 
@@ -143,10 +154,9 @@ def maxout_D():
 
 
 # Defined in chapters/03_dcgan.md
-def dcgan_batch_norm():
-    """Batch norm with the book's running-average momentum and epsilon (chapter 3)."""
-    from keras import layers
-    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+def batch_norm():
+    """Keras batch norm with the book's settings: momentum 0.9, epsilon 1e-5 (chapter 3)."""
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
 
 
 def dcgan_G(latent_dim):
@@ -155,12 +165,12 @@ def dcgan_G(latent_dim):
     from keras import layers
     return keras.Sequential([
         keras.Input((latent_dim,)),
-        layers.Dense(256, use_bias=False), dcgan_batch_norm(), layers.ReLU(),
+        layers.Dense(256, use_bias=False), batch_norm(), layers.ReLU(),
         layers.Dense(7 * 7 * 64, use_bias=False), layers.Reshape((7, 7, 64)),
-        dcgan_batch_norm(), layers.ReLU(),                            # (7, 7, 64)
+        batch_norm(), layers.ReLU(),                            # (7, 7, 64)
         layers.Conv2DTranspose(32, kernel_size=4, strides=2, padding="same",
                                use_bias=False),
-        dcgan_batch_norm(), layers.ReLU(),                            # (14, 14, 32)
+        batch_norm(), layers.ReLU(),                            # (14, 14, 32)
         layers.Conv2DTranspose(1, kernel_size=4, strides=2, padding="same"),
         layers.Activation("tanh")])                                   # (28, 28, 1)
 
@@ -175,9 +185,9 @@ def dcgan_D_body():
         layers.Conv2D(32, kernel_size=4, strides=2, padding="same"),
         layers.LeakyReLU(negative_slope=0.2),                         # (14, 14, 32)
         layers.Conv2D(64, kernel_size=4, strides=2, padding="same", use_bias=False),
-        dcgan_batch_norm(), layers.LeakyReLU(negative_slope=0.2),     # (7, 7, 64)
+        batch_norm(), layers.LeakyReLU(negative_slope=0.2),     # (7, 7, 64)
         layers.Flatten(), layers.Dense(256, use_bias=False),
-        dcgan_batch_norm(), layers.LeakyReLU(negative_slope=0.2)])    # (256)
+        batch_norm(), layers.LeakyReLU(negative_slope=0.2)])    # (256)
 
 
 def dcgan_D():

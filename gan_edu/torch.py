@@ -95,6 +95,21 @@ def update_G_saturating(Z, net_D, net_G, loss, trainer_G):
 
 
 # Defined in chapters/02_gan_theory.md
+def predict(net, *arrays, batch_size=500, device=None):
+    """net(*arrays) in inference mode (batch norm's running statistics, no dropout), in
+    batches of numpy arrays on `device` (default: the network's), as a numpy array."""
+    device = device or next(net.parameters()).device
+    training = net.training
+    net.eval()
+    with torch.no_grad():
+        Y = torch.cat([net(*(torch.as_tensor(a[i:i + batch_size], device=device)
+                             for a in arrays))
+                       for i in range(0, len(arrays[0]), batch_size)])
+    net.train(training)
+    return Y.cpu().numpy()
+
+
+# Defined in chapters/02_gan_theory.md
 class Maxout(nn.Module):
     """`units` maxout units, each the max of `pieces` linear functions of the input."""
 
