@@ -73,6 +73,20 @@ def update_G(Z, net_D, net_G, loss, trainer_G):
     return loss_G.mean()
 
 
+# Defined in chapters/01_first_gan.md
+class LinearDecay(mx.lr_scheduler.LRScheduler):
+    """Learning rate constant for the first `start` updates, then falling linearly to 0
+    at update `steps` (MXNet counts updates from 1)."""
+
+    def __init__(self, base_lr, steps, start=0):
+        super().__init__(base_lr)
+        self.steps, self.start = steps, start
+
+    def __call__(self, num_update):
+        decayed = (num_update - 1 - self.start) / (self.steps - self.start)
+        return self.base_lr * min(1.0, max(0.0, 1 - decayed))
+
+
 # Defined in chapters/02_gan_theory.md
 def toy_mlp(in_dim, hidden, out_dim):
     """Chapter 2's toy networks: tanh layers of the widths in `hidden`, then a linear one."""
