@@ -31,22 +31,26 @@ def load_array(arrays, batch_size, is_train=True):
 
 
 # Defined in chapters/01_first_gan.md
+def init_glorot(net):
+    """Glorot-uniform weights and zero biases for every dense layer of `net`."""
+    net.initialize(init.Xavier(rnd_type="uniform", factor_type="avg", magnitude=3),
+                   force_reinit=True)  # Gluon initialises biases with zeros
+
+
+# Defined in chapters/01_first_gan.md
 def toy_nets(latent_dim):
-    """Chapter 1's linear generator and 5-3-1 tanh discriminator (returning a logit)."""
+    """Chapter 1's linear generator and 5-3-1 tanh discriminator (returning a logit),
+    initialised by init_glorot and hybridized."""
     net_G = nn.HybridSequential()
     net_G.add(nn.Dense(2, in_units=latent_dim))
     net_D = nn.HybridSequential()
     net_D.add(nn.Dense(5, activation="tanh", in_units=2),
               nn.Dense(3, activation="tanh", in_units=5),
               nn.Dense(1, in_units=3))
+    for net in (net_G, net_D):
+        init_glorot(net)
+        net.hybridize()
     return net_G, net_D
-
-
-# Defined in chapters/01_first_gan.md
-def init_glorot(net):
-    """Glorot-uniform weights and zero biases for every dense layer of `net`."""
-    net.initialize(init.Xavier(rnd_type="uniform", factor_type="avg", magnitude=3),
-                   force_reinit=True)  # Gluon initialises biases with zeros
 
 
 # Defined in chapters/01_first_gan.md
@@ -163,19 +167,10 @@ def maxout_D():
 
 
 # Defined in chapters/03_dcgan.md
-class OneChannelConv2DTranspose(nn.Conv2DTranspose):
-    """Conv2DTranspose to one channel (with a bias), trainable on MXNet's oneDNN backend
-    (chapter 3)."""
-    extra = 7  # zero channels that make the input gradient computable: 8 in all
-
-    def hybrid_forward(self, F, X, weight, bias):
-        Y = F.Deconvolution(F.BlockGrad(X), weight, bias, **self._kwargs)
-        zeros = F.zeros((self._in_channels, self.extra) + self._kwargs["kernel"])
-        wide = F.Deconvolution(X, F.concat(F.BlockGrad(weight), zeros, dim=1),
-                               F.concat(F.BlockGrad(bias), F.zeros((self.extra,)), dim=0),
-                               **dict(self._kwargs, num_filter=1 + self.extra))
-        wide = F.slice_axis(wide, axis=1, begin=0, end=1)
-        return Y + (wide - F.BlockGrad(wide))  # Y's value; X's gradient through `wide`
+def init_dcgan(net, device=None):
+    """DCGAN's initialisation: weights N(0, 0.02^2), biases 0, batch norm gamma 1, beta 0."""
+    net.initialize(mx.init.Normal(0.02), ctx=device or mx.cpu(), force_reinit=True)
+    return net
 
 
 # Defined in chapters/03_dcgan.md
@@ -199,6 +194,22 @@ class Reshape(nn.HybridBlock):
 
 
 # Defined in chapters/03_dcgan.md
+class OneChannelConv2DTranspose(nn.Conv2DTranspose):
+    """Conv2DTranspose to one channel (with a bias), trainable on MXNet's oneDNN backend
+    (chapter 3)."""
+    extra = 7  # zero channels that make the input gradient computable: 8 in all
+
+    def hybrid_forward(self, F, X, weight, bias):
+        Y = F.Deconvolution(F.BlockGrad(X), weight, bias, **self._kwargs)
+        zeros = F.zeros((self._in_channels, self.extra) + self._kwargs["kernel"])
+        wide = F.Deconvolution(X, F.concat(F.BlockGrad(weight), zeros, dim=1),
+                               F.concat(F.BlockGrad(bias), F.zeros((self.extra,)), dim=0),
+                               **dict(self._kwargs, num_filter=1 + self.extra))
+        wide = F.slice_axis(wide, axis=1, begin=0, end=1)
+        return Y + (wide - F.BlockGrad(wide))  # Y's value; X's gradient through `wide`
+
+
+# Defined in chapters/03_dcgan.md
 def dcgan_G(latent_dim):
     """DCGAN's generator for 28x28 digits (chapter 3): z -> images in [-1, 1]."""
     net = nn.HybridSequential()
@@ -212,12 +223,13 @@ def dcgan_G(latent_dim):
             OneChannelConv2DTranspose(1, kernel_size=4, strides=2, padding=1,
                                       in_channels=32),
             nn.Activation("tanh"))                                    # (1, 28, 28)
+    init_dcgan(net).hybridize(static_alloc=True, static_shape=True)
     return net
 
 
 # Defined in chapters/03_dcgan.md
 def dcgan_D_body():
-    """DCGAN's discriminator up to its 256 features (chapter 3; InfoGAN's Q shares it)."""
+    """DCGAN's discriminator up to its 256 features (chapter 3)."""
     net = nn.HybridSequential()
     net.add(nn.Conv2D(32, kernel_size=4, strides=2, padding=1, in_channels=1),
             nn.LeakyReLU(0.2),                                        # (32, 14, 14)
@@ -233,13 +245,7 @@ def dcgan_D():
     """DCGAN's discriminator (chapter 3): images -> one logit; net_D[0] is the body."""
     net = nn.HybridSequential()
     net.add(dcgan_D_body(), nn.Dense(1, in_units=256))
-    return net
-
-
-# Defined in chapters/03_dcgan.md
-def init_dcgan(net, ctx=None):
-    """DCGAN's initialisation: weights N(0, 0.02^2), biases 0, batch norm gamma 1, beta 0."""
-    net.initialize(mx.init.Normal(0.02), ctx=ctx or mx.cpu(), force_reinit=True)
+    init_dcgan(net).hybridize(static_alloc=True, static_shape=True)
     return net
 
 
@@ -329,30 +335,20 @@ def update_G_cond(Z, Y, net_D, net_G, loss, trainer_G):
 
 
 # Defined in chapters/05_infogan.md
-class InfoReshape(nn.HybridBlock):
-    """(N, c * 7 * 7) features -> (N, c, 7, 7) channels."""
-
-    def __init__(self, channels, **kwargs):
-        super().__init__(**kwargs)
-        self.channels = channels
-
-    def hybrid_forward(self, F, x):
-        return F.reshape(x, (0, self.channels, 7, 7))
-
-
 def info_G(latent_dim=74, conv=(32, 64), fc=256):
     """InfoGAN's MNIST generator (Chen et al., 2016); the paper: conv=(64, 128), fc=1024."""
     c1, c2 = conv
     net = nn.HybridSequential()
     net.add(nn.Dense(fc, in_units=latent_dim, use_bias=False),
-            nn.BatchNorm(in_channels=fc), nn.Activation("relu"),                # (fc,)
-            nn.Dense(c2 * 7 * 7, in_units=fc, use_bias=False), InfoReshape(c2),
-            nn.BatchNorm(in_channels=c2), nn.Activation("relu"),                # (c2, 7, 7)
+            batch_norm(fc), nn.Activation("relu"),                              # (fc,)
+            nn.Dense(c2 * 7 * 7, in_units=fc, use_bias=False), Reshape((c2, 7, 7)),
+            batch_norm(c2), nn.Activation("relu"),                              # (c2, 7, 7)
             nn.Conv2DTranspose(c1, 4, 2, 1, in_channels=c2, use_bias=False),
-            nn.BatchNorm(in_channels=c1), nn.Activation("relu"),                # (c1, 14, 14)
-            OneChannelConv2DTranspose(1, 4, 2, 1, in_channels=c1),  # chapter 3's
+            batch_norm(c1), nn.Activation("relu"),                              # (c1, 14, 14)
+            OneChannelConv2DTranspose(1, 4, 2, 1, in_channels=c1),
             nn.Activation("tanh"))                                              # (1, 28, 28)
-    return net
+    net.hybridize()  # not static_alloc: see "How the three versions differ"
+    return init_dcgan(net)
 
 
 # Defined in chapters/05_infogan.md
@@ -362,42 +358,44 @@ def info_D_body(conv=(32, 64), fc=256, slope=0.1):
     net = nn.HybridSequential()
     net.add(nn.Conv2D(c1, 4, 2, 1, in_channels=1), nn.LeakyReLU(slope),         # (c1, 14, 14)
             nn.Conv2D(c2, 4, 2, 1, in_channels=c1, use_bias=False),
-            nn.BatchNorm(in_channels=c2), nn.LeakyReLU(slope),                  # (c2, 7, 7)
+            batch_norm(c2), nn.LeakyReLU(slope),                                # (c2, 7, 7)
             nn.Dense(fc, in_units=c2 * 7 * 7, use_bias=False),
-            nn.BatchNorm(in_channels=fc), nn.LeakyReLU(slope))                  # (fc,)
-    return net
+            batch_norm(fc), nn.LeakyReLU(slope))                                # (fc,)
+    return init_dcgan(net)
 
 
 def info_D_head(fc=256):
     """D's head: the real-vs-generated logit."""
-    return nn.Dense(1, in_units=fc)                                             # (1,)
+    return init_dcgan(nn.Dense(1, in_units=fc))                                 # (1,)
 
 
 def info_Q_head(fc=256, q_hidden=128, num_outputs=12, slope=0.1):
     """Q's head: the categorical code's logits, then the continuous codes' means."""
     net = nn.HybridSequential()
     net.add(nn.Dense(q_hidden, in_units=fc, use_bias=False),
-            nn.BatchNorm(in_channels=q_hidden), nn.LeakyReLU(slope),            # (q_hidden,)
+            batch_norm(q_hidden), nn.LeakyReLU(slope),                          # (q_hidden,)
             nn.Dense(num_outputs, in_units=q_hidden))                           # (num_outputs,)
-    return net
+    return init_dcgan(net)
 
 
 def info_nets(latent_dim=74, conv=(32, 64), fc=256, q_hidden=128, num_outputs=12, slope=0.1):
-    """(net_G, net_D, net_Q) of InfoGAN; net_D and net_Q share one body."""
+    """(net_G, net_D, net_Q) of InfoGAN, initialised; net_D and net_Q share one body."""
     body = info_D_body(conv, fc, slope)
     net_D, net_Q = nn.HybridSequential(), nn.HybridSequential()
     net_D.add(body, info_D_head(fc))
     net_Q.add(body, info_Q_head(fc, q_hidden, num_outputs, slope))
+    for net in (net_D, net_Q):
+        net.hybridize()  # not static_alloc: see "How the three versions differ"
     return info_G(latent_dim, conv, fc), net_D, net_Q
 
 
 # Defined in chapters/05_infogan.md
-def info_inputs(batch_size, noise_dim=62, num_classes=10, num_cont=2, ctx=None):
+def info_inputs(batch_size, noise_dim=62, num_classes=10, num_cont=2, device=None):
     """(G's input, c_cat, c_cont): z ~ N(0, I), c_cat uniform, c_cont ~ U(-1, 1)."""
-    ctx = ctx or mx.cpu()
-    noise = nd.random.normal(0, 1, shape=(batch_size, noise_dim), ctx=ctx)
-    c_cat = nd.random.randint(0, num_classes, shape=(batch_size,), ctx=ctx)
-    c_cont = nd.random.uniform(-1, 1, shape=(batch_size, num_cont), ctx=ctx)
+    device = device or mx.cpu()
+    noise = nd.random.normal(0, 1, shape=(batch_size, noise_dim), ctx=device)
+    c_cat = nd.random.randint(0, num_classes, shape=(batch_size,), ctx=device)
+    c_cont = nd.random.uniform(-1, 1, shape=(batch_size, num_cont), ctx=device)
     one_hot = nd.one_hot(c_cat, num_classes)
     return nd.concat(noise, one_hot, c_cont, dim=1), c_cat, c_cont
 

@@ -31,22 +31,25 @@ def load_array(arrays, batch_size, is_train=True):
 
 
 # Defined in chapters/01_first_gan.md
-def toy_nets(latent_dim):
-    """Chapter 1's linear generator and 5-3-1 tanh discriminator (returning a logit)."""
-    net_G = keras.Sequential([keras.Input((latent_dim,)), keras.layers.Dense(2)])
-    net_D = keras.Sequential([keras.Input((2,)),
-                              keras.layers.Dense(5, activation="tanh"),
-                              keras.layers.Dense(3, activation="tanh"),
-                              keras.layers.Dense(1)])
-    return net_G, net_D
-
-
-# Defined in chapters/01_first_gan.md
 def init_glorot(net):
     """Glorot-uniform weights and zero biases for every dense layer of `net`."""
     for layer in net.layers:  # Keras' defaults already, but the book states them
         layer.kernel.assign(keras.initializers.GlorotUniform()(layer.kernel.shape))
         layer.bias.assign(tf.zeros_like(layer.bias))
+
+
+# Defined in chapters/01_first_gan.md
+def toy_nets(latent_dim):
+    """Chapter 1's linear generator and 5-3-1 tanh discriminator (returning a logit),
+    initialised by init_glorot."""
+    net_G = keras.Sequential([keras.Input((latent_dim,)), keras.layers.Dense(2)])
+    net_D = keras.Sequential([keras.Input((2,)),
+                              keras.layers.Dense(5, activation="tanh"),
+                              keras.layers.Dense(3, activation="tanh"),
+                              keras.layers.Dense(1)])
+    for net in (net_G, net_D):
+        init_glorot(net)
+    return net_G, net_D
 
 
 # Defined in chapters/01_first_gan.md
@@ -154,49 +157,6 @@ def maxout_D():
 
 
 # Defined in chapters/03_dcgan.md
-def batch_norm():
-    """Keras batch norm with the book's settings: momentum 0.9, epsilon 1e-5 (chapter 3)."""
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
-
-
-def dcgan_G(latent_dim):
-    """DCGAN's generator for 28x28 digits (chapter 3): z -> images in [-1, 1], NHWC."""
-    import keras
-    from keras import layers
-    return keras.Sequential([
-        keras.Input((latent_dim,)),
-        layers.Dense(256, use_bias=False), batch_norm(), layers.ReLU(),
-        layers.Dense(7 * 7 * 64, use_bias=False), layers.Reshape((7, 7, 64)),
-        batch_norm(), layers.ReLU(),                            # (7, 7, 64)
-        layers.Conv2DTranspose(32, kernel_size=4, strides=2, padding="same",
-                               use_bias=False),
-        batch_norm(), layers.ReLU(),                            # (14, 14, 32)
-        layers.Conv2DTranspose(1, kernel_size=4, strides=2, padding="same"),
-        layers.Activation("tanh")])                                   # (28, 28, 1)
-
-
-# Defined in chapters/03_dcgan.md
-def dcgan_D_body():
-    """DCGAN's discriminator up to its 256 features (chapter 3; InfoGAN's Q shares it)."""
-    import keras
-    from keras import layers
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Conv2D(32, kernel_size=4, strides=2, padding="same"),
-        layers.LeakyReLU(negative_slope=0.2),                         # (14, 14, 32)
-        layers.Conv2D(64, kernel_size=4, strides=2, padding="same", use_bias=False),
-        batch_norm(), layers.LeakyReLU(negative_slope=0.2),     # (7, 7, 64)
-        layers.Flatten(), layers.Dense(256, use_bias=False),
-        batch_norm(), layers.LeakyReLU(negative_slope=0.2)])    # (256)
-
-
-def dcgan_D():
-    """DCGAN's discriminator (chapter 3): images -> one logit; layers[0] is the body."""
-    import keras
-    return keras.Sequential([keras.Input((28, 28, 1)), dcgan_D_body(), keras.layers.Dense(1)])
-
-
-# Defined in chapters/03_dcgan.md
 def init_dcgan(net):
     """DCGAN's initialisation: weights N(0, 0.02^2), biases 0, batch norm gamma 1, beta 0."""
     for v in net.weights:
@@ -208,6 +168,49 @@ def init_dcgan(net):
         else:  # bias, beta, moving_mean
             v.assign(tf.zeros(v.shape))
     return net
+
+
+# Defined in chapters/03_dcgan.md
+def batch_norm():
+    """Keras batch norm with the book's settings: momentum 0.9, epsilon 1e-5 (chapter 3)."""
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+
+
+def dcgan_G(latent_dim):
+    """DCGAN's generator for 28x28 digits (chapter 3): z -> images in [-1, 1], NHWC."""
+    layers = keras.layers
+    return init_dcgan(keras.Sequential([
+        keras.Input((latent_dim,)),
+        layers.Dense(256, use_bias=False), batch_norm(), layers.ReLU(),
+        layers.Dense(64 * 7 * 7, use_bias=False),
+        layers.Reshape((64, 7, 7)), layers.Permute((2, 3, 1)),   # (C, H, W) -> (H, W, C)
+        batch_norm(), layers.ReLU(),                                  # (7, 7, 64)
+        layers.Conv2DTranspose(32, kernel_size=4, strides=2, padding="same",
+                               use_bias=False),
+        batch_norm(), layers.ReLU(),                                  # (14, 14, 32)
+        layers.Conv2DTranspose(1, kernel_size=4, strides=2, padding="same"),
+        layers.Activation("tanh")]))                                  # (28, 28, 1)
+
+
+# Defined in chapters/03_dcgan.md
+def dcgan_D_body():
+    """DCGAN's discriminator up to its 256 features (chapter 3)."""
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(32, kernel_size=4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),                         # (14, 14, 32)
+        layers.Conv2D(64, kernel_size=4, strides=2, padding="same", use_bias=False),
+        batch_norm(), layers.LeakyReLU(negative_slope=0.2),           # (7, 7, 64)
+        layers.Permute((3, 1, 2)), layers.Flatten(),                  # (C, H, W) order
+        layers.Dense(256, use_bias=False),
+        batch_norm(), layers.LeakyReLU(negative_slope=0.2)])          # (256)
+
+
+def dcgan_D():
+    """DCGAN's discriminator (chapter 3): images -> one logit; layers[0] is the body."""
+    return init_dcgan(keras.Sequential([keras.Input((28, 28, 1)), dcgan_D_body(),
+                                        keras.layers.Dense(1)]))
 
 
 # Defined in chapters/04_conditional_gan.md
@@ -276,23 +279,18 @@ def update_G_cond(Z, Y, net_D, net_G, loss, trainer_G):
 
 
 # Defined in chapters/05_infogan.md
-def info_batch_norm():
-    """The book's batch norm: 90 % of the old running average kept, eps 1e-5."""
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
-
-
 def info_G(latent_dim=74, conv=(32, 64), fc=256):
     """InfoGAN's MNIST generator (Chen et al., 2016); the paper: conv=(64, 128), fc=1024."""
     c1, c2 = conv
     layers = keras.layers
-    return keras.Sequential([
+    return init_dcgan(keras.Sequential([
         keras.Input((latent_dim,)),
-        layers.Dense(fc, use_bias=False), info_batch_norm(), layers.ReLU(),      # (fc,)
-        layers.Dense(7 * 7 * c2, use_bias=False), layers.Reshape((7, 7, c2)),
-        info_batch_norm(), layers.ReLU(),                                       # (7, 7, c2)
+        layers.Dense(fc, use_bias=False), batch_norm(), layers.ReLU(),          # (fc,)
+        layers.Dense(c2 * 7 * 7, use_bias=False), layers.Reshape((c2, 7, 7)),  # (C, H, W)
+        layers.Permute((2, 3, 1)), batch_norm(), layers.ReLU(),                 # (7, 7, c2)
         layers.Conv2DTranspose(c1, 4, 2, padding="same", use_bias=False),
-        info_batch_norm(), layers.ReLU(),                                       # (14, 14, c1)
-        layers.Conv2DTranspose(1, 4, 2, padding="same", activation="tanh")])    # (28, 28, 1)
+        batch_norm(), layers.ReLU(),                                            # (14, 14, c1)
+        layers.Conv2DTranspose(1, 4, 2, padding="same", activation="tanh")]))   # (28, 28, 1)
 
 
 # Defined in chapters/05_infogan.md
@@ -300,33 +298,34 @@ def info_D_body(conv=(32, 64), fc=256, slope=0.1):
     """The body that InfoGAN's D and Q share: two strided convolutions and a dense layer."""
     c1, c2 = conv
     layers = keras.layers
-    return keras.Sequential([
+    return init_dcgan(keras.Sequential([
         keras.Input((28, 28, 1)),
         layers.Conv2D(c1, 4, 2, padding="same"),
         layers.LeakyReLU(negative_slope=slope),                                 # (14, 14, c1)
-        layers.Conv2D(c2, 4, 2, padding="same", use_bias=False), info_batch_norm(),
+        layers.Conv2D(c2, 4, 2, padding="same", use_bias=False), batch_norm(),
         layers.LeakyReLU(negative_slope=slope),                                 # (7, 7, c2)
-        layers.Flatten(), layers.Dense(fc, use_bias=False), info_batch_norm(),
-        layers.LeakyReLU(negative_slope=slope)])                                # (fc,)
+        layers.Permute((3, 1, 2)), layers.Flatten(),                            # (C, H, W)
+        layers.Dense(fc, use_bias=False), batch_norm(),
+        layers.LeakyReLU(negative_slope=slope)]))                               # (fc,)
 
 
 def info_D_head(fc=256):
     """D's head: the real-vs-generated logit."""
-    return keras.Sequential([keras.Input((fc,)), keras.layers.Dense(1)])        # (1,)
+    return init_dcgan(keras.Sequential([keras.Input((fc,)), keras.layers.Dense(1)]))  # (1,)
 
 
 def info_Q_head(fc=256, q_hidden=128, num_outputs=12, slope=0.1):
     """Q's head: the categorical code's logits, then the continuous codes' means."""
     layers = keras.layers
-    return keras.Sequential([
+    return init_dcgan(keras.Sequential([
         keras.Input((fc,)),
-        layers.Dense(q_hidden, use_bias=False), info_batch_norm(),
+        layers.Dense(q_hidden, use_bias=False), batch_norm(),
         layers.LeakyReLU(negative_slope=slope),                                 # (q_hidden,)
-        layers.Dense(num_outputs)])                                             # (num_outputs,)
+        layers.Dense(num_outputs)]))                                            # (num_outputs,)
 
 
 def info_nets(latent_dim=74, conv=(32, 64), fc=256, q_hidden=128, num_outputs=12, slope=0.1):
-    """(net_G, net_D, net_Q) of InfoGAN; net_D and net_Q share one body."""
+    """(net_G, net_D, net_Q) of InfoGAN, initialised; net_D and net_Q share one body."""
     body = info_D_body(conv, fc, slope)
     net_D = keras.Sequential([body, info_D_head(fc)])
     net_Q = keras.Sequential([body, info_Q_head(fc, q_hidden, num_outputs, slope)])

@@ -39,12 +39,13 @@ def init_glorot(module):
 
 # Defined in chapters/01_first_gan.md
 def toy_nets(latent_dim):
-    """Chapter 1's linear generator and 5-3-1 tanh discriminator (returning a logit)."""
+    """Chapter 1's linear generator and 5-3-1 tanh discriminator (returning a logit),
+    initialised by init_glorot."""
     net_G = nn.Sequential(nn.Linear(latent_dim, 2))
     net_D = nn.Sequential(nn.Linear(2, 5), nn.Tanh(),
                           nn.Linear(5, 3), nn.Tanh(),
                           nn.Linear(3, 1))
-    return net_G, net_D
+    return net_G.apply(init_glorot), net_D.apply(init_glorot)
 
 
 # Defined in chapters/01_first_gan.md
@@ -145,36 +146,6 @@ def maxout_D():
 
 
 # Defined in chapters/03_dcgan.md
-def dcgan_G(latent_dim):
-    """DCGAN's generator for 28x28 digits (chapter 3): z -> images in [-1, 1]."""
-    return nn.Sequential(
-        nn.Linear(latent_dim, 256, bias=False), nn.BatchNorm1d(256), nn.ReLU(),
-        nn.Linear(256, 64 * 7 * 7, bias=False), nn.Unflatten(1, (64, 7, 7)),
-        nn.BatchNorm2d(64), nn.ReLU(),                              # (64, 7, 7)
-        nn.ConvTranspose2d(64, 32, kernel_size=4, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(32), nn.ReLU(),                              # (32, 14, 14)
-        nn.ConvTranspose2d(32, 1, kernel_size=4, stride=2, padding=1),
-        nn.Tanh())                                                  # (1, 28, 28)
-
-
-# Defined in chapters/03_dcgan.md
-def dcgan_D_body():
-    """DCGAN's discriminator up to its 256 features (chapter 3; InfoGAN's Q shares it)."""
-    return nn.Sequential(
-        nn.Conv2d(1, 32, kernel_size=4, stride=2, padding=1),
-        nn.LeakyReLU(0.2),                                          # (32, 14, 14)
-        nn.Conv2d(32, 64, kernel_size=4, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(64), nn.LeakyReLU(0.2),                      # (64, 7, 7)
-        nn.Flatten(), nn.Linear(64 * 7 * 7, 256, bias=False),
-        nn.BatchNorm1d(256), nn.LeakyReLU(0.2))                     # (256)
-
-
-def dcgan_D():
-    """DCGAN's discriminator (chapter 3): images -> one logit; net_D[0] is the body."""
-    return nn.Sequential(dcgan_D_body(), nn.Linear(256, 1))
-
-
-# Defined in chapters/03_dcgan.md
 def init_dcgan(net):
     """DCGAN's initialisation: weights N(0, 0.02^2), biases 0, batch norm gamma 1, beta 0."""
     for m in net.modules():
@@ -187,6 +158,36 @@ def init_dcgan(net):
             nn.init.zeros_(m.bias)
             m.reset_running_stats()
     return net
+
+
+# Defined in chapters/03_dcgan.md
+def dcgan_G(latent_dim):
+    """DCGAN's generator for 28x28 digits (chapter 3): z -> images in [-1, 1]."""
+    return init_dcgan(nn.Sequential(
+        nn.Linear(latent_dim, 256, bias=False), nn.BatchNorm1d(256), nn.ReLU(),
+        nn.Linear(256, 64 * 7 * 7, bias=False), nn.Unflatten(1, (64, 7, 7)),
+        nn.BatchNorm2d(64), nn.ReLU(),                              # (64, 7, 7)
+        nn.ConvTranspose2d(64, 32, kernel_size=4, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(32), nn.ReLU(),                              # (32, 14, 14)
+        nn.ConvTranspose2d(32, 1, kernel_size=4, stride=2, padding=1),
+        nn.Tanh()))                                                 # (1, 28, 28)
+
+
+# Defined in chapters/03_dcgan.md
+def dcgan_D_body():
+    """DCGAN's discriminator up to its 256 features (chapter 3)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, kernel_size=4, stride=2, padding=1),
+        nn.LeakyReLU(0.2),                                          # (32, 14, 14)
+        nn.Conv2d(32, 64, kernel_size=4, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(64), nn.LeakyReLU(0.2),                      # (64, 7, 7)
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 256, bias=False),
+        nn.BatchNorm1d(256), nn.LeakyReLU(0.2))                     # (256)
+
+
+def dcgan_D():
+    """DCGAN's discriminator (chapter 3): images -> one logit; net_D[0] is the body."""
+    return init_dcgan(nn.Sequential(dcgan_D_body(), nn.Linear(256, 1)))
 
 
 # Defined in chapters/04_conditional_gan.md
@@ -266,42 +267,42 @@ def update_G_cond(Z, Y, net_D, net_G, loss, trainer_G):
 def info_G(latent_dim=74, conv=(32, 64), fc=256):
     """InfoGAN's MNIST generator (Chen et al., 2016); the paper: conv=(64, 128), fc=1024."""
     c1, c2 = conv
-    return nn.Sequential(
+    return init_dcgan(nn.Sequential(
         nn.Linear(latent_dim, fc, bias=False), nn.BatchNorm1d(fc), nn.ReLU(),   # (fc,)
         nn.Linear(fc, c2 * 7 * 7, bias=False), nn.Unflatten(1, (c2, 7, 7)),
         nn.BatchNorm2d(c2), nn.ReLU(),                                          # (c2, 7, 7)
         nn.ConvTranspose2d(c2, c1, 4, 2, 1, bias=False), nn.BatchNorm2d(c1),
         nn.ReLU(),                                                              # (c1, 14, 14)
-        nn.ConvTranspose2d(c1, 1, 4, 2, 1), nn.Tanh())                          # (1, 28, 28)
+        nn.ConvTranspose2d(c1, 1, 4, 2, 1), nn.Tanh()))                         # (1, 28, 28)
 
 
 # Defined in chapters/05_infogan.md
 def info_D_body(conv=(32, 64), fc=256, slope=0.1):
     """The body that InfoGAN's D and Q share: two strided convolutions and a dense layer."""
     c1, c2 = conv
-    return nn.Sequential(
+    return init_dcgan(nn.Sequential(
         nn.Conv2d(1, c1, 4, 2, 1), nn.LeakyReLU(slope),                        # (c1, 14, 14)
         nn.Conv2d(c1, c2, 4, 2, 1, bias=False), nn.BatchNorm2d(c2),
         nn.LeakyReLU(slope),                                                    # (c2, 7, 7)
         nn.Flatten(), nn.Linear(c2 * 7 * 7, fc, bias=False), nn.BatchNorm1d(fc),
-        nn.LeakyReLU(slope))                                                    # (fc,)
+        nn.LeakyReLU(slope)))                                                   # (fc,)
 
 
 def info_D_head(fc=256):
     """D's head: the real-vs-generated logit."""
-    return nn.Linear(fc, 1)                                                     # (1,)
+    return init_dcgan(nn.Linear(fc, 1))                                         # (1,)
 
 
 def info_Q_head(fc=256, q_hidden=128, num_outputs=12, slope=0.1):
     """Q's head: the categorical code's logits, then the continuous codes' means."""
-    return nn.Sequential(
+    return init_dcgan(nn.Sequential(
         nn.Linear(fc, q_hidden, bias=False), nn.BatchNorm1d(q_hidden),
         nn.LeakyReLU(slope),                                                    # (q_hidden,)
-        nn.Linear(q_hidden, num_outputs))                                       # (num_outputs,)
+        nn.Linear(q_hidden, num_outputs)))                                      # (num_outputs,)
 
 
 def info_nets(latent_dim=74, conv=(32, 64), fc=256, q_hidden=128, num_outputs=12, slope=0.1):
-    """(net_G, net_D, net_Q) of InfoGAN; net_D and net_Q share one body."""
+    """(net_G, net_D, net_Q) of InfoGAN, initialised; net_D and net_Q share one body."""
     body = info_D_body(conv, fc, slope)
     net_D = nn.Sequential(body, info_D_head(fc))
     net_Q = nn.Sequential(body, info_Q_head(fc, q_hidden, num_outputs, slope))
