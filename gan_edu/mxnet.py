@@ -99,7 +99,7 @@ def toy_mlp(in_dim, hidden, out_dim):
         net.add(nn.Dense(width, activation="tanh", in_units=in_dim))
         in_dim = width
     net.add(nn.Dense(out_dim, in_units=in_dim))
-    net.initialize(init.Xavier(rnd_type="uniform", factor_type="avg", magnitude=3))
+    init_glorot(net)
     net.hybridize()
     return net
 
@@ -150,7 +150,7 @@ def mlp_G(latent_dim):
             nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=512),
             nn.Activation("relu"),                                        # (n, 512)
             nn.Dense(784, activation="sigmoid", in_units=512))            # (n, 784)
-    net.initialize(init.Xavier(rnd_type="uniform", factor_type="avg", magnitude=3))
+    init_glorot(net)
     net.hybridize()
     return net
 
@@ -161,7 +161,7 @@ def maxout_D():
     net.add(nn.Dropout(0.2), Maxout(784, 128, 4),                         # (n, 128)
             nn.Dropout(0.5), Maxout(128, 128, 4),                         # (n, 128)
             nn.Dropout(0.5), nn.Dense(1, in_units=128))                   # (n, 1)
-    net.initialize(init.Xavier(rnd_type="uniform", factor_type="avg", magnitude=3))
+    init_glorot(net)
     net.hybridize()
     return net
 
@@ -255,19 +255,13 @@ class CganGenerator(nn.HybridBlock):
 
     def __init__(self, latent_dim, num_classes=10, nf=32, **kwargs):
         super().__init__(**kwargs)
-        self.nf = nf
         self.net = nn.HybridSequential()
         self.net.add(
             nn.Dense(2 * nf * 7 * 7, use_bias=False, in_units=latent_dim + num_classes),
-            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=2 * nf * 7 * 7),
-            nn.Activation("relu"),
-            # A reshaped copy, not a view: oneDNN cannot pass the gradient back into a
-            # view of batch norm's output. (transpose with these axes only copies.)
-            nn.HybridLambda(lambda F, h: F.transpose(h.reshape((0, 2 * nf, 7, 7)),
-                                                     axes=(0, 1, 2, 3))),  # (2nf, 7, 7)
+            batch_norm(2 * nf * 7 * 7), nn.Activation("relu"),
+            Reshape((2 * nf, 7, 7)),  # a copy: oneDNN needs one after batch norm (chapter 3)
             nn.Conv2DTranspose(nf, 4, 2, 1, use_bias=False, in_channels=2 * nf),
-            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=nf),
-            nn.Activation("relu"),                                      # (nf, 14, 14)
+            batch_norm(nf), nn.Activation("relu"),                      # (nf, 14, 14)
             OneChannelConv2DTranspose(1, 4, 2, 1, in_channels=nf),  # chapter 3's
             nn.Activation("tanh"))                                      # (1, 28, 28)
 
@@ -285,8 +279,7 @@ class CganDiscriminator(nn.HybridBlock):
             nn.Conv2D(nf, 4, 2, 1, in_channels=1),                       # (nf, 14, 14)
             nn.LeakyReLU(0.2),
             nn.Conv2D(2 * nf, 4, 2, 1, use_bias=False, in_channels=nf),  # (2nf, 7, 7)
-            nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=2 * nf),
-            nn.LeakyReLU(0.2), nn.Flatten())                             # features phi(x)
+            batch_norm(2 * nf), nn.LeakyReLU(0.2), nn.Flatten())         # features phi(x)
         self.embed = nn.Dense(2 * nf * 7 * 7, use_bias=False, in_units=num_classes)
         self.out = nn.Dense(1, in_units=2 * nf * 7 * 7)
 
@@ -296,16 +289,16 @@ class CganDiscriminator(nn.HybridBlock):
 
 
 def cgan_G(latent_dim, num_classes=10, nf=32):
-    """The chapter's conditional generator: N(0, 0.02) weights, zero biases."""
-    net = CganGenerator(latent_dim, num_classes, nf)
-    net.initialize(init.Normal(0.02))  # biases, BN's gamma and beta keep their own init
+    """The chapter's conditional generator, initialised and hybridized."""
+    net = init_dcgan(CganGenerator(latent_dim, num_classes, nf))
+    net.hybridize()
     return net
 
 
 def cgan_D(num_classes=10, nf=32):
-    """The chapter's conditional discriminator: N(0, 0.02) weights, zero biases."""
-    net = CganDiscriminator(num_classes, nf)
-    net.initialize(init.Normal(0.02))
+    """The chapter's conditional discriminator, initialised and hybridized."""
+    net = init_dcgan(CganDiscriminator(num_classes, nf))
+    net.hybridize()
     return net
 
 
@@ -441,13 +434,8 @@ def update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G,
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
-def batch_norm(channels):
-    """The book's batch norm: 90 % of the old running average kept, eps 1e-5."""
-    return nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=channels)
-
-
 class CycleResidual(nn.HybridBlock):
-    """x + F(x), F = conv-norm-ReLU(-dropout)-conv-norm: the residual block of cycle_G."""
+    """x + F(x), F = conv-norm-ReLU(-dropout)-conv-norm: the generators' residual block."""
 
     def __init__(self, channels, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -470,18 +458,6 @@ class Upsample(nn.HybridBlock):
         return F.UpSampling(X, scale=2, sample_type="nearest")
 
 
-# Defined in chapters/06_cyclegan_dualgan.md
-def cycle_encoder(channels):
-    """28x28 image -> (2c, 14, 14) features: a 3x3 conv, then a strided 4x4 conv."""
-    c = channels
-    net = nn.HybridSequential()
-    net.add(nn.Conv2D(c, 3, 1, 1, use_bias=False, in_channels=1),            # (c, 28, 28)
-            batch_norm(c), nn.Activation("relu"),
-            nn.Conv2D(2 * c, 4, 2, 1, use_bias=False, in_channels=c),        # (2c, 14, 14)
-            batch_norm(2 * c), nn.Activation("relu"))
-    return net
-
-
 def cycle_upsample(channels):
     """(2c, 14, 14) -> (c, 28, 28): nearest-neighbour upsampling, then a 3x3 conv."""
     c = channels
@@ -492,44 +468,57 @@ def cycle_upsample(channels):
     return net
 
 
-def cycle_G(channels=16, num_res=2, dropout=0.0):
-    """Encoder, residual blocks, decoder: a 28x28 image in [-1, 1] to another one."""
+def cycle_stem(channels):
+    """A 28x28 image -> (c, 28, 28) features: a 3x3 conv."""
     net = nn.HybridSequential()
-    net.add(cycle_encoder(channels))                                         # (2c, 14, 14)
+    net.add(nn.Conv2D(channels, 3, 1, 1, use_bias=False, in_channels=1),
+            batch_norm(channels), nn.Activation("relu"))
+    return net
+
+
+def cycle_trunk(channels, num_res, dropout):
+    """(c, 28, 28) -> (c, 28, 28): a strided 4x4 conv, residual blocks, upsampling."""
+    c = channels
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(2 * c, 4, 2, 1, use_bias=False, in_channels=c),        # (2c, 14, 14)
+            batch_norm(2 * c), nn.Activation("relu"))
     for _ in range(num_res):
-        net.add(CycleResidual(2 * channels, dropout))
-    net.add(cycle_upsample(channels),                                        # (c, 28, 28)
+        net.add(CycleResidual(2 * c, dropout))
+    net.add(cycle_upsample(c))                                               # (c, 28, 28)
+    return net
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def cycle_G(channels=16, num_res=2, dropout=0.0):
+    """Stem, trunk and a 3x3 conv: a 28x28 image in [-1, 1] to another one (initialised)."""
+    net = nn.HybridSequential()
+    net.add(cycle_stem(channels), cycle_trunk(channels, num_res, dropout),   # (c, 28, 28)
             nn.Conv2D(1, 3, 1, 1, in_channels=channels), nn.Activation("tanh"))  # (1, 28, 28)
+    init_dcgan(net).hybridize()
     return net
 
 
 class DualUNet(nn.HybridBlock):
-    """cycle_G's layers plus two skips: the first features join the decoder's, and the
+    """cycle_G's layers plus two skips: the stem's features join the trunk's, and the
     output is a change to the input image, tanh(atanh(0.9 x) + f(x))."""
 
     def __init__(self, channels=16, num_res=2, dropout=0.2, **kwargs):
         super().__init__(**kwargs)
-        c = channels
-        self.encode = nn.HybridSequential()
-        self.encode.add(nn.Conv2D(c, 3, 1, 1, use_bias=False, in_channels=1),  # (c, 28, 28)
-                        batch_norm(c), nn.Activation("relu"))
-        self.body = nn.HybridSequential()
-        self.body.add(nn.Conv2D(2 * c, 4, 2, 1, use_bias=False, in_channels=c),  # (2c, 14, 14)
-                      batch_norm(2 * c), nn.Activation("relu"))
-        for _ in range(num_res):
-            self.body.add(CycleResidual(2 * c, dropout))
-        self.body.add(cycle_upsample(c))                                         # (c, 28, 28)
-        self.decode = nn.Conv2D(1, 3, 1, 1, in_channels=2 * c)                  # (1, 28, 28)
+        self.stem = cycle_stem(channels)
+        self.trunk = cycle_trunk(channels, num_res, dropout)
+        self.head = nn.Conv2D(1, 3, 1, 1, in_channels=2 * channels)
 
     def hybrid_forward(self, F, X):
-        E = self.encode(X)
-        change = self.decode(F.concat(E, self.body(E), dim=1))  # skip: (2c, 28, 28)
+        E = self.stem(X)                                         # (c, 28, 28)
+        change = self.head(F.concat(E, self.trunk(E), dim=1))  # skip: (2c, 28, 28)
         return F.tanh(F.arctanh(0.9 * X) + change)               # f = 0: 0.9 x
 
 
 def dual_G(channels=16, num_res=2, dropout=0.2):
     """DualGAN's generator: a small U-Net with dropout in its residual blocks."""
-    return DualUNet(channels, num_res, dropout)
+    net = DualUNet(channels, num_res, dropout)
+    init_dcgan(net).hybridize()
+    return net
 
 
 def patch_D(channels=16, norm=True):
@@ -542,6 +531,7 @@ def patch_D(channels=16, norm=True):
         net.add(batch_norm(2 * c))
     net.add(nn.LeakyReLU(0.2),
             nn.Conv2D(1, 3, 1, 1, in_channels=2 * c))                      # (1, 7, 7)
+    init_dcgan(net).hybridize()
     return net
 
 
@@ -598,11 +588,3 @@ def update_dual_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_rec):
     loss_G.backward()
     trainer_G.step(1)
     return loss_G
-
-
-# Defined in chapters/06_cyclegan_dualgan.md
-def translate(net, X, batch_size=500):
-    """net(X) in inference mode, in batches, as a numpy array."""
-    ctx = list(net.collect_params().values())[0].list_ctx()[0]
-    return nd.concat(*[net(nd.array(X[i:i + batch_size], ctx=ctx))
-                       for i in range(0, len(X), batch_size)], dim=0).asnumpy()

@@ -215,39 +215,34 @@ def dcgan_D():
 
 # Defined in chapters/04_conditional_gan.md
 def cgan_G(latent_dim, num_classes=10, nf=32):
-    """G(z, y): the one-hot label joined to the noise at the input."""
-    init = keras.initializers.RandomNormal(0.0, 0.02)
-    bn = dict(momentum=0.9, epsilon=1e-5)  # the book's batch norm (chapter 3)
+    """G(z, y): the one-hot label joined to the noise at the input; initialised."""
     Z, Y = keras.Input((latent_dim,)), keras.Input((num_classes,))
     h = keras.layers.Concatenate()([Z, Y])
-    h = keras.layers.Dense(2 * nf * 7 * 7, use_bias=False, kernel_initializer=init)(h)
-    h = keras.layers.ReLU()(keras.layers.BatchNormalization(**bn)(h))
+    h = keras.layers.Dense(2 * nf * 7 * 7, use_bias=False)(h)
+    h = keras.layers.ReLU()(batch_norm()(h))
     h = keras.layers.Reshape((2 * nf, 7, 7))(h)            # units in (C, H, W) order,
     h = keras.layers.Permute((2, 3, 1))(h)                 # then (7, 7, 2nf)
-    h = keras.layers.Conv2DTranspose(nf, 4, strides=2, padding="same", use_bias=False,
-                                     kernel_initializer=init)(h)  # (14, 14, nf)
-    h = keras.layers.ReLU()(keras.layers.BatchNormalization(**bn)(h))
-    X = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh",
-                                     kernel_initializer=init)(h)  # (28, 28, 1)
-    return keras.Model([Z, Y], X)
+    h = keras.layers.Conv2DTranspose(nf, 4, strides=2, padding="same",
+                                     use_bias=False)(h)    # (14, 14, nf)
+    h = keras.layers.ReLU()(batch_norm()(h))
+    X = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same",
+                                     activation="tanh")(h)  # (28, 28, 1)
+    return init_dcgan(keras.Model([Z, Y], X))
 
 
 def cgan_D(num_classes=10, nf=32):
-    """D(x, y): a label-free logit plus the projection of the features on y's embedding."""
-    init = keras.initializers.RandomNormal(0.0, 0.02)
+    """D(x, y): a label-free logit plus the projection of the features on y's embedding;
+    initialised."""
     X, Y = keras.Input((28, 28, 1)), keras.Input((num_classes,))
-    h = keras.layers.Conv2D(nf, 4, strides=2, padding="same", kernel_initializer=init)(X)
+    h = keras.layers.Conv2D(nf, 4, strides=2, padding="same")(X)
     h = keras.layers.LeakyReLU(negative_slope=0.2)(h)                # (14, 14, nf)
-    h = keras.layers.Conv2D(2 * nf, 4, strides=2, padding="same", use_bias=False,
-                            kernel_initializer=init)(h)              # (7, 7, 2nf)
-    h = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(h)
-    h = keras.layers.LeakyReLU(negative_slope=0.2)(h)
+    h = keras.layers.Conv2D(2 * nf, 4, strides=2, padding="same", use_bias=False)(h)
+    h = keras.layers.LeakyReLU(negative_slope=0.2)(batch_norm()(h))  # (7, 7, 2nf)
     features = keras.layers.Flatten()(keras.layers.Permute((3, 1, 2))(h))  # (C, H, W)
-    logit = keras.layers.Dense(1, kernel_initializer=init)(features)
-    embedding = keras.layers.Dense(2 * nf * 7 * 7, use_bias=False,
-                                   kernel_initializer=init)(Y)
+    logit = keras.layers.Dense(1)(features)
+    embedding = keras.layers.Dense(2 * nf * 7 * 7, use_bias=False)(Y)
     projection = keras.layers.Dot(axes=1)([embedding, features])
-    return keras.Model([X, Y], keras.layers.Add()([logit, projection]))
+    return init_dcgan(keras.Model([X, Y], keras.layers.Add()([logit, projection])))
 
 
 # Defined in chapters/04_conditional_gan.md
@@ -390,74 +385,90 @@ def update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G,
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
-def cycle_conv(channels, kernel, stride=1, use_bias=False, activation=None):
-    """A 'same'-padded convolution; hidden ones carry no bias (batch norm follows)."""
-    return keras.layers.Conv2D(channels, kernel, stride, padding="same",
-                               use_bias=use_bias, activation=activation)
+class CycleResidual(keras.Model):
+    """x + F(x), F = conv-norm-ReLU(-dropout)-conv-norm: the generators' residual block."""
+
+    def __init__(self, channels, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.body = keras.Sequential([
+            keras.layers.Conv2D(channels, 3, padding="same", use_bias=False),
+            batch_norm(), keras.layers.ReLU(),
+            *([keras.layers.Dropout(dropout)] if dropout else []),
+            keras.layers.Conv2D(channels, 3, padding="same", use_bias=False),
+            batch_norm()])
+
+    def call(self, X):
+        return X + self.body(X)
 
 
-def conv_norm_relu(X, channels, kernel, stride=1):
-    """conv -> batch norm -> ReLU, the generators' hidden unit."""
-    return keras.layers.ReLU()(dcgan_batch_norm()(cycle_conv(channels, kernel, stride)(X)))
-
-
-def cycle_residual(X, channels, dropout=0.0):
-    """x + F(x), F = conv-norm-ReLU(-dropout)-conv-norm: the residual block of cycle_G."""
-    Y = conv_norm_relu(X, channels, 3)
-    if dropout:
-        Y = keras.layers.Dropout(dropout)(Y)
-    Y = dcgan_batch_norm()(cycle_conv(channels, 3)(Y))
-    return keras.layers.Add()([X, Y])
-
-
-def cycle_upsample(X, channels):
+def cycle_upsample(channels):
     """(14, 14, 2c) -> (28, 28, c): nearest-neighbour upsampling, then a 3x3 conv."""
-    X = keras.layers.UpSampling2D(2, interpolation="nearest")(X)         # (28, 28, 2c)
-    return conv_norm_relu(X, channels, 3)
+    return keras.Sequential([
+        keras.layers.UpSampling2D(2, interpolation="nearest"),            # (28, 28, 2c)
+        keras.layers.Conv2D(channels, 3, padding="same", use_bias=False),
+        batch_norm(), keras.layers.ReLU()])
+
+
+def cycle_stem(channels):
+    """A 28x28 image -> (28, 28, c) features: a 3x3 conv."""
+    return keras.Sequential([
+        keras.layers.Conv2D(channels, 3, padding="same", use_bias=False),
+        batch_norm(), keras.layers.ReLU()])
+
+
+def cycle_trunk(channels, num_res, dropout):
+    """(28, 28, c) -> (28, 28, c): a strided 4x4 conv, residual blocks, upsampling."""
+    c = channels
+    return keras.Sequential([
+        keras.layers.Conv2D(2 * c, 4, 2, padding="same", use_bias=False),
+        batch_norm(), keras.layers.ReLU(),                                # (14, 14, 2c)
+        *[CycleResidual(2 * c, dropout) for _ in range(num_res)],
+        cycle_upsample(c)])                                               # (28, 28, c)
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
-def cycle_trunk(X, channels, num_res, dropout):
-    """Both generators' layers up to the output: returns the first features (for
-    DualGAN's skip) and the decoder's."""
-    c = channels
-    E = conv_norm_relu(X, c, 3)                                          # (28, 28, c)
-    X = conv_norm_relu(E, 2 * c, 4, 2)                                   # (14, 14, 2c)
-    for _ in range(num_res):
-        X = cycle_residual(X, 2 * c, dropout)                            # (14, 14, 2c)
-    return E, cycle_upsample(X, c)                                       # (28, 28, c)
-
-
 def cycle_G(channels=16, num_res=2, dropout=0.0):
-    """Encoder, residual blocks, decoder: a 28x28 image in [-1, 1] to another one."""
-    inputs = keras.Input((28, 28, 1))
-    _, X = cycle_trunk(inputs, channels, num_res, dropout)
-    X = cycle_conv(1, 3, use_bias=True, activation="tanh")(X)            # (28, 28, 1)
-    return keras.Model(inputs, X)
+    """Stem, trunk and a 3x3 conv: a 28x28 image in [-1, 1] to another one (initialised)."""
+    return init_dcgan(keras.Sequential([
+        keras.Input((28, 28, 1)),
+        cycle_stem(channels), cycle_trunk(channels, num_res, dropout),   # (28, 28, c)
+        keras.layers.Conv2D(1, 3, padding="same", activation="tanh")]))  # (28, 28, 1)
+
+
+class DualUNet(keras.Model):
+    """cycle_G's layers plus two skips: the stem's features join the trunk's, and the
+    output is a change to the input image, tanh(atanh(0.9 x) + f(x))."""
+
+    def __init__(self, channels=16, num_res=2, dropout=0.2, **kwargs):
+        super().__init__(**kwargs)
+        self.stem = cycle_stem(channels)
+        self.trunk = cycle_trunk(channels, num_res, dropout)
+        self.head = keras.layers.Conv2D(1, 3, padding="same")
+
+    def call(self, X):
+        E = self.stem(X)                                                   # (28, 28, c)
+        change = self.head(tf.concat([E, self.trunk(E)], axis=-1))  # skip: (28, 28, 2c)
+        return tf.tanh(tf.atanh(0.9 * X) + change)                   # f = 0: 0.9 x
 
 
 def dual_G(channels=16, num_res=2, dropout=0.2):
-    """DualGAN's generator: a small U-Net with dropout in its residual blocks; its
-    output is a change to the input image, tanh(atanh(0.9 x) + f(x))."""
-    inputs = keras.Input((28, 28, 1))
-    E, X = cycle_trunk(inputs, channels, num_res, dropout)
-    X = keras.layers.Concatenate()([E, X])                               # skip: (28, 28, 2c)
-    change = cycle_conv(1, 3, use_bias=True)(X)                          # (28, 28, 1)
-    outputs = keras.ops.tanh(keras.ops.arctanh(0.9 * inputs) + change)   # f = 0: 0.9 x
-    return keras.Model(inputs, outputs)
+    """DualGAN's generator: a small U-Net with dropout in its residual blocks."""
+    net = DualUNet(channels, num_res, dropout)
+    net(keras.Input((28, 28, 1)))  # a symbolic call creates the weights
+    return init_dcgan(net)
 
 
 def patch_D(channels=16, norm=True):
     """A 28x28 image to a 7x7 grid of scores, one per 18x18 patch (no sigmoid)."""
     c = channels
-    layers = [keras.Input((28, 28, 1)),
-              cycle_conv(c, 4, 2, use_bias=True),                        # (14, 14, c)
-              keras.layers.LeakyReLU(negative_slope=0.2),
-              cycle_conv(2 * c, 4, 2, use_bias=not norm)]                # (7, 7, 2c)
-    layers += [dcgan_batch_norm()] if norm else []
-    layers += [keras.layers.LeakyReLU(negative_slope=0.2),
-               cycle_conv(1, 3, use_bias=True)]                          # (7, 7, 1)
-    return keras.Sequential(layers)
+    return init_dcgan(keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(c, 4, 2, padding="same"),                     # (14, 14, c)
+        keras.layers.LeakyReLU(negative_slope=0.2),
+        keras.layers.Conv2D(2 * c, 4, 2, padding="same", use_bias=not norm),  # (7, 7, 2c)
+        *([batch_norm()] if norm else []),
+        keras.layers.LeakyReLU(negative_slope=0.2),
+        keras.layers.Conv2D(1, 3, padding="same")]))                      # (7, 7, 1)
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
@@ -525,7 +536,13 @@ def update_dual_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_rec):
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
-def translate(net, X, batch_size=500):
-    """net(X) in inference mode, in batches, as a numpy array."""
-    return tf.concat([net(X[i:i + batch_size], training=False)
-                      for i in range(0, len(X), batch_size)], axis=0).numpy()
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Learning rate constant for the first `start` updates, then falling linearly to 0
+    at update `steps` (Keras counts updates from 0)."""
+
+    def __init__(self, base_lr, steps, start=0):
+        self.base_lr, self.steps, self.start = base_lr, steps, start
+
+    def __call__(self, step):
+        decayed = (tf.cast(step, tf.float32) - self.start) / (self.steps - self.start)
+        return self.base_lr * tf.clip_by_value(1 - decayed, 0.0, 1.0)

@@ -228,14 +228,12 @@ class CganDiscriminator(nn.Module):
 
 def cgan_G(latent_dim, num_classes=10, nf=32):
     """The chapter's conditional generator, initialised."""
-    net = CganGenerator(latent_dim, num_classes, nf)
-    return init_dcgan(net)
+    return init_dcgan(CganGenerator(latent_dim, num_classes, nf))
 
 
 def cgan_D(num_classes=10, nf=32):
     """The chapter's conditional discriminator, initialised."""
-    net = CganDiscriminator(num_classes, nf)
-    return init_dcgan(net)
+    return init_dcgan(CganDiscriminator(num_classes, nf))
 
 
 # Defined in chapters/04_conditional_gan.md
@@ -359,7 +357,7 @@ def update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G,
 
 # Defined in chapters/06_cyclegan_dualgan.md
 class CycleResidual(nn.Module):
-    """x + F(x), F = conv-norm-ReLU(-dropout)-conv-norm: the residual block of cycle_G."""
+    """x + F(x), F = conv-norm-ReLU(-dropout)-conv-norm: the generators' residual block."""
 
     def __init__(self, channels, dropout=0.0):
         super().__init__()
@@ -374,16 +372,6 @@ class CycleResidual(nn.Module):
         return X + self.body(X)
 
 
-# Defined in chapters/06_cyclegan_dualgan.md
-def cycle_encoder(channels):
-    """28x28 image -> (2c, 14, 14) features: a 3x3 conv, then a strided 4x4 conv."""
-    c = channels
-    return nn.Sequential(
-        nn.Conv2d(1, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),  # (c, 28, 28)
-        nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c),
-        nn.ReLU())                                                            # (2c, 14, 14)
-
-
 def cycle_upsample(channels):
     """(2c, 14, 14) -> (c, 28, 28): nearest-neighbour upsampling, then a 3x3 conv."""
     c = channels
@@ -392,51 +380,60 @@ def cycle_upsample(channels):
         nn.Conv2d(2 * c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
 
 
-def cycle_G(channels=16, num_res=2, dropout=0.0):
-    """Encoder, residual blocks, decoder: a 28x28 image in [-1, 1] to another one."""
+def cycle_stem(channels):
+    """A 28x28 image -> (c, 28, 28) features: a 3x3 conv."""
+    return nn.Sequential(nn.Conv2d(1, channels, 3, 1, 1, bias=False),
+                         nn.BatchNorm2d(channels), nn.ReLU())
+
+
+def cycle_trunk(channels, num_res, dropout):
+    """(c, 28, 28) -> (c, 28, 28): a strided 4x4 conv, residual blocks, upsampling."""
+    c = channels
     return nn.Sequential(
-        cycle_encoder(channels),                                              # (2c, 14, 14)
-        *[CycleResidual(2 * channels, dropout) for _ in range(num_res)],
-        cycle_upsample(channels),                                             # (c, 28, 28)
-        nn.Conv2d(channels, 1, 3, 1, 1), nn.Tanh())                           # (1, 28, 28)
+        nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c),
+        nn.ReLU(),                                                            # (2c, 14, 14)
+        *[CycleResidual(2 * c, dropout) for _ in range(num_res)],
+        cycle_upsample(c))                                                    # (c, 28, 28)
+
+
+# Defined in chapters/06_cyclegan_dualgan.md
+def cycle_G(channels=16, num_res=2, dropout=0.0):
+    """Stem, trunk and a 3x3 conv: a 28x28 image in [-1, 1] to another one (initialised)."""
+    return init_dcgan(nn.Sequential(
+        cycle_stem(channels), cycle_trunk(channels, num_res, dropout),       # (c, 28, 28)
+        nn.Conv2d(channels, 1, 3, 1, 1), nn.Tanh()))                         # (1, 28, 28)
 
 
 class DualUNet(nn.Module):
-    """cycle_G's layers plus two skips: the first features join the decoder's, and the
+    """cycle_G's layers plus two skips: the stem's features join the trunk's, and the
     output is a change to the input image, tanh(atanh(0.9 x) + f(x))."""
 
     def __init__(self, channels=16, num_res=2, dropout=0.2):
         super().__init__()
-        c = channels
-        self.encode = nn.Sequential(
-            nn.Conv2d(1, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU())  # (c, 28, 28)
-        self.body = nn.Sequential(
-            nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c),
-            nn.ReLU(),                                                           # (2c, 14, 14)
-            *[CycleResidual(2 * c, dropout) for _ in range(num_res)],
-            cycle_upsample(c))                                                   # (c, 28, 28)
-        self.decode = nn.Conv2d(2 * c, 1, 3, 1, 1)                             # (1, 28, 28)
+        self.stem = cycle_stem(channels)
+        self.trunk = cycle_trunk(channels, num_res, dropout)
+        self.head = nn.Conv2d(2 * channels, 1, 3, 1, 1)
 
     def forward(self, X):
-        E = self.encode(X)
-        change = self.decode(torch.cat([E, self.body(E)], dim=1))  # skip: (2c, 28, 28)
+        E = self.stem(X)                                           # (c, 28, 28)
+        change = self.head(torch.cat([E, self.trunk(E)], dim=1))  # skip: (2c, 28, 28)
         return torch.tanh(torch.atanh(0.9 * X) + change)            # f = 0: 0.9 x
 
 
 def dual_G(channels=16, num_res=2, dropout=0.2):
     """DualGAN's generator: a small U-Net with dropout in its residual blocks."""
-    return DualUNet(channels, num_res, dropout)
+    return init_dcgan(DualUNet(channels, num_res, dropout))
 
 
 def patch_D(channels=16, norm=True):
     """A 28x28 image to a 7x7 grid of scores, one per 18x18 patch (no sigmoid)."""
     c = channels
-    return nn.Sequential(
+    return init_dcgan(nn.Sequential(
         nn.Conv2d(1, c, 4, 2, 1), nn.LeakyReLU(0.2),                     # (c, 14, 14)
         nn.Conv2d(c, 2 * c, 4, 2, 1, bias=not norm),                     # (2c, 7, 7)
         *([nn.BatchNorm2d(2 * c)] if norm else []),
         nn.LeakyReLU(0.2),
-        nn.Conv2d(2 * c, 1, 3, 1, 1))                                    # (1, 7, 7)
+        nn.Conv2d(2 * c, 1, 3, 1, 1)))                                   # (1, 7, 7)
 
 
 # Defined in chapters/06_cyclegan_dualgan.md
@@ -493,15 +490,3 @@ def update_dual_G(real_A, real_B, G_AB, G_BA, D_A, D_B, trainer_G, lambda_rec):
     loss_G.backward()
     trainer_G.step()
     return loss_G.detach()
-
-
-# Defined in chapters/06_cyclegan_dualgan.md
-def translate(net, X, batch_size=500):
-    """net(X) in inference mode, in batches, as a numpy array."""
-    device = next(net.parameters()).device
-    net.eval()
-    with torch.no_grad():
-        Y = torch.cat([net(torch.as_tensor(X[i:i + batch_size], device=device))
-                       for i in range(0, len(X), batch_size)])
-    net.train()
-    return Y.cpu().numpy()
