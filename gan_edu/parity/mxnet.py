@@ -1,0 +1,159 @@
+"""The parity comparison's view of MXNet Gluon: gan_edu.parity.torch's names.
+
+Gluon holds every weight in PyTorch's layout and order (batch norm: gamma, beta,
+running mean and variance), so this adapter reads and writes them as they are.
+"""
+
+import functools
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd, gluon, nd
+from mxnet.gluon import nn
+
+from gan_edu import mxnet as library
+from gan_edu.parity.rules import check_shapes
+
+RMSPROP_EPS_IN_ROOT = True         # sqrt(v + eps)
+UNBIASED_RUNNING_VARIANCE = False
+STATISTICS_IN_BACKWARD = True      # only calls that a gradient reaches
+
+KINDS = {"weight": "kernel", "bias": "bias", "gamma": "gamma", "beta": "beta",
+         "running_mean": "mean", "running_var": "var"}
+
+
+def objects(net):
+    return list(net.collect_params().values())
+
+
+def get_weights(net):
+    return [p.data().asnumpy().copy() for p in objects(net)]
+
+
+def set_weights(net, arrays):
+    params = objects(net)
+    check_shapes(arrays, [p.shape for p in params])
+    for p, a in zip(params, arrays):
+        p.set_data(nd.array(a, dtype=p.dtype))
+
+
+def kinds(net):
+    return [next(kind for leaf, kind in KINDS.items() if name.endswith("_" + leaf))
+            for name in net.collect_params()]
+
+
+def native(array):
+    return array   # images NCHW
+
+
+def from_native(array):
+    return array
+
+
+def tensor(array, dtype="float32"):
+    array = np.asarray(array)
+    if array.ndim == 0:
+        return float(array)
+    return nd.array(array, dtype="int32" if array.dtype.kind in "iu" else dtype)
+
+
+def numpy(value):
+    return value.asnumpy()
+
+
+def scalar(value):
+    return float(value.asscalar())
+
+
+def forward(net, inputs, training):
+    with autograd.train_mode() if training else autograd.predict_mode():
+        return numpy(net(*(tensor(x) for x in inputs)))
+
+
+class _BCELoss(gluon.loss.SigmoidBCELoss):
+    def hybrid_forward(self, F, pred, label, *args, **kwargs):   # MXNet does not mix types
+        return super().hybrid_forward(F, pred, label.astype(pred.dtype), *args, **kwargs)
+
+
+def bce_loss(dtype):
+    return _BCELoss()
+
+
+def optimiser(nets, lr, adam=None, rmsprop=None):
+    params = [p for net in nets for p in objects(net) if p.grad_req != "null"]
+    if adam is not None:
+        (beta_1, beta_2), eps = adam["betas"], adam["eps"]
+        return gluon.Trainer(params, "adam", dict(learning_rate=lr, beta1=beta_1, beta2=beta_2,
+                                                  epsilon=eps))
+    if rmsprop is not None:
+        return gluon.Trainer(params, _rmsprop_in_the_weights_type()(
+            learning_rate=lr, gamma1=rmsprop["rho"], epsilon=rmsprop["eps"], centered=False))
+    return gluon.Trainer(params, "sgd", dict(learning_rate=lr))
+
+
+@functools.cache
+def _rmsprop_in_the_weights_type():
+    """MXNet 1.9's RMSProp makes its state float32 whatever the weights' type."""
+    class RMSPropInTheWeightsType(mx.optimizer.RMSProp):
+        def create_state(self, index, weight):
+            return (nd.zeros(weight.shape, weight.context, dtype=weight.dtype),)
+    return RMSPropInTheWeightsType
+
+
+def before_step(trainer, adam, step):
+    """MXNet's Adam epsilon is the comparison's convention."""
+
+
+def build_in(dtype, build):
+    """Cast before the first call, which fixes a hybridized graph's types."""
+    nets = build()
+    for net in nets.values():
+        net.cast(dtype)
+        net.apply(functools.partial(_zeros_in, dtype=dtype))
+    return nets
+
+
+class _ZerosIn:
+    """Gluon's F (ndarray or symbol) making its zeros in `dtype`, not float32."""
+
+    def __init__(self, F, dtype):
+        self._F, self._dtype = F, dtype
+
+    def __getattr__(self, name):
+        return getattr(self._F, name)
+
+    def zeros(self, *args, **kwargs):
+        return self._F.zeros(*args, dtype=self._dtype, **kwargs)
+
+
+def _zeros_in(block, dtype):
+    """A library block's own zeros in `dtype` (OneChannelConv2DTranspose makes float32
+    ones): MXNet does not mix types."""
+    if isinstance(block, nn.HybridBlock) and type(block).__module__ == library.__name__:
+        forward = block.hybrid_forward
+        block.hybrid_forward = lambda F, *args, **kw: forward(_ZerosIn(F, dtype), *args, **kw)
+
+
+# ---- Gluon's private state (MXNet 1.9): the one place that reads it ---------------------------
+
+def optimiser_state(trainer, net):
+    """Gluon keeps a state per parameter, by the parameter's index in the trainer: Adam's
+    (mean, variance), RMSProp's (n,), SGD's None."""
+    states, first, second = trainer._updaters[0].states, [], []
+    for p in objects(net):
+        state = states.get(trainer._params.index(p)) if p in trainer._params else None
+        if state is None:
+            first.append(None), second.append(None)
+        elif len(state) == 2:
+            first.append(state[0].asnumpy()), second.append(state[1].asnumpy())
+        else:
+            first.append(p.grad().asnumpy()), second.append(state[0].asnumpy())
+    return first, second
+
+
+def without_dropout(net):
+    """Before the first call: a hybridized graph keeps the rate."""
+    def off(block):
+        if isinstance(block, nn.Dropout):
+            block._rate = 0.0
+    return net.apply(off)
