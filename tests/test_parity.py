@@ -25,7 +25,7 @@ from gan_edu.parity.table import (
     compare_nets,
     compare_step,
     compare_training,
-    initialisation_problems,
+    entries,
     predicted_statistics,
     put_weights,
     reference_weights,
@@ -173,6 +173,53 @@ def test_weights_round_trip(number, fw):
             np.testing.assert_array_equal(got, want)
 
 
+# Kernels in units of the chapter's scale (Glorot's bound sqrt(6 / (fan_in + fan_out)),
+# or 0.02) follow U(-1, 1) or N(0, 1): their std, kurtosis and 8th moment (for the
+# kurtosis' sampling error), and the largest value they can take.
+INITIAL = {"glorot uniform": dict(std=3 ** -0.5, kurtosis=1.8, moment_8=9.0, bound=1.0),
+           "normal 0.02": dict(std=1.0, kurtosis=3.0, moment_8=105.0, bound=np.inf)}
+
+
+def _init_scale(init, shape):
+    if init == "normal 0.02":
+        return 0.02
+    return np.sqrt(6 / ((shape[0] + shape[1]) * int(np.prod(shape[2:]))))
+
+
+def initialisation_problems(number, framework, sigmas=5):
+    """What in chapter `number`'s networks, as `framework`'s builders return them, does
+    not follow the chapter's initial distribution: kernels' mean, std and kurtosis more
+    than `sigmas` standard errors off, values beyond the bound, and biases, beta and
+    running means not 0 or gamma and running variances not 1. Empty if all is well.
+    Every framework draws from its own generator: the moments over all kernels (each
+    array once) must agree, not the values."""
+    chapter, a = CHAPTERS[number], adapter(framework)
+    seen, kernels, problems = set(), [], []
+    for name, arrays in entries(a, chapter.build(a)).items():
+        for array, obj, kind in arrays:
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if kind == "kernel":
+                kernels.append(array.ravel() / _init_scale(chapter.init, array.shape))
+            elif not np.all(array == (1 if kind in ("gamma", "var") else 0)):
+                problems.append(f"{name}: a {kind} does not start at its initial value")
+    x = np.concatenate(kernels).astype(np.float64)
+    want, n = INITIAL[chapter.init], x.size
+    kurtosis = np.mean((x - x.mean()) ** 4) / x.var() ** 2
+    for what, got, expected, error in (
+            ("mean", x.mean(), 0.0, want["std"] / np.sqrt(n)),
+            ("std", x.std(), want["std"], want["std"] * np.sqrt((want["kurtosis"] - 1) / (4 * n))),
+            ("kurtosis", kurtosis, want["kurtosis"],
+             np.sqrt((want["moment_8"] - want["kurtosis"] ** 2) / n))):
+        if abs(got - expected) > sigmas * error:
+            problems.append(f"kernels' {what} {got:.4g}, the chapter's {expected:.4g} "
+                            f"(standard error {error:.2g}, {n} values)")
+    if np.abs(x).max() > want["bound"] * (1 + 1e-6):
+        problems.append(f"a kernel value {np.abs(x).max():.4g} beyond the bound")
+    return problems
+
+
 @pytest.mark.parametrize("fw", FRAMEWORKS)
 @pytest.mark.parametrize("number", NUMBERS)
 def test_the_builders_initialise_as_the_chapter_says(number, fw):
@@ -220,10 +267,14 @@ def library_calls(a):
     try:
         for chapter in CHAPTERS.values():
             for name, net in chapter.build(a).items():
-                a.forward(net, chapter.inputs[name](np.random.default_rng(0), 2), False)
+                rng = np.random.default_rng(0)
+                a.forward(net, [draw(rng, 2) for draw in chapter.inputs[name]], False)
     finally:
         sys.setprofile(None)
     return called
+
+
+LAYERS = r"\b(nn|layers|keras)\.(?!\w*Loss)[A-Z]\w*\("   # a layer made, not a loss
 
 
 @pytest.mark.parametrize("fw", FRAMEWORKS)
@@ -237,7 +288,7 @@ def test_every_saved_network_is_compared(fw):
         if getattr(obj, "__module__", None) != a.library.__name__:
             continue
         source = inspect.getsource(obj)
-        if inspect.isfunction(obj) and re.search(r"\b(nn|layers|keras)\.(?!\w*Loss)[A-Z]\w*\(", source):
+        if inspect.isfunction(obj) and re.search(LAYERS, source):
             assert name in called, f"{name} makes layers and is in no comparison"
         if inspect.isclass(obj) and re.search(r"def (forward|call|hybrid_forward)\(", source):
             assert any(q.startswith(f"{name}.") for q in called), f"{name} is in no comparison"
@@ -355,8 +406,8 @@ def test_the_label_changes_the_outputs():
     """Chapter 4: the label reaches both networks (a model that ignored it would pass)."""
     need("pytorch")
     a, nets, rng = adapter("pytorch"), load(4, "pytorch"), np.random.default_rng(0)
-    for name, draw in CHAPTERS[4].inputs.items():
-        *inputs, labels = draw(rng, 8)
+    for name, draws in CHAPTERS[4].inputs.items():
+        *inputs, labels = [draw(rng, 8) for draw in draws]
         right = a.forward(nets[name], [*inputs, labels], False)
         wrong = a.forward(nets[name], [*inputs, np.roll(labels, 1, axis=1)], False)
         assert np.abs(right - wrong).max() > 1e-2 * np.abs(right).max(), name
@@ -408,7 +459,7 @@ def critic_loss(fw, dropout):
     names, lr = DUALGAN.trainers["D"]
     values = {k: a.tensor(v) for k, v in DUALGAN.data(np.random.default_rng(2), BATCH).items()}
     values.update(nets, D=a.optimiser([nets[n] for n in names], lr, rmsprop=DUALGAN.rmsprop))
-    return a.scalar(call(DUALGAN.steps[0], a.library, values)["loss_D"])
+    return a.numpy(call(DUALGAN.steps[0], a.library, values)["loss_D"]).item()
 
 
 @pytest.mark.parametrize("fw", FRAMEWORKS)
@@ -426,7 +477,7 @@ def test_predict_turns_dropout_off(fw):
     gives: inference mode turns dropout off in every framework."""
     need(fw)
     a, name = adapter(fw), DUAL_NETS[0]
-    X = CHAPTERS[6].inputs[name](np.random.default_rng(3), BATCH)[0]
+    X = CHAPTERS[6].inputs[name][0](np.random.default_rng(3), BATCH)
     predicted = a.from_native(a.library.predict(load(6, fw)[name], a.native(X)))
     np.testing.assert_allclose(predicted, a.forward(load(6, fw, dropout=False)[name], [X], False),
                                rtol=0, atol=1e-6)

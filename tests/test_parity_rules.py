@@ -47,16 +47,15 @@ def test_init_glorot_draws_glorot_uniform(fw):
 # ---- Adam and RMSProp, in each framework's own optimiser ----------------------------------------
 
 def steps(fw, gradients, lr=0.1, adam=None, rmsprop=None, convert=True):
-    """A weight vector (from 0) after `fw`'s optimiser's steps on `gradients`, PyTorch's
-    Adam with the others' epsilon convention (`rules.adam_epsilon`) if `convert`."""
+    """A weight vector (from 0) after `fw`'s optimiser's steps on `gradients`; PyTorch's
+    Adam with the others' eps convention (the comparison's) if `convert`."""
     if fw == "pytorch":
         import torch
         w = torch.zeros(len(gradients[0]), requires_grad=True)
-        trainer = (torch.optim.Adam([w], lr, adam["betas"], adam["eps"]) if adam else
+        adam_class = adapter(fw).AdamAddingEpsLikeKeras if convert else torch.optim.Adam
+        trainer = (adam_class([w], lr, adam["betas"], adam["eps"]) if adam else
                    torch.optim.RMSprop([w], lr, alpha=rmsprop["rho"], eps=rmsprop["eps"]))
-        for step, g in enumerate(gradients, start=1):
-            if adam and convert:
-                trainer.param_groups[0]["eps"] = adam_epsilon(adam["eps"], 0.999, step)
+        for g in gradients:
             w.grad = torch.as_tensor(g)
             trainer.step()
         return w.detach().numpy()
@@ -88,6 +87,14 @@ def test_adam_epsilon_gives_pytorch_the_keras_step():
     plain = steps("pytorch", gradients, adam=ADAM, convert=False)
     assert np.abs(converted - keras_w).max() <= 1e-5 * np.abs(keras_w).max()
     assert np.abs(plain - keras_w).max() > 0.1 * np.abs(keras_w).max()
+
+
+def test_adam_epsilon_is_pytorchs_eps_for_keras_step():
+    """sqrt(v_hat) + eps' = (sqrt(v) + eps) / sqrt(1 - beta_2^t) for v_hat = v / (1 - beta_2^t)."""
+    v, eps, t = 1e-12, 1e-8, 3
+    correction = np.sqrt(1 - 0.999 ** t)
+    assert np.sqrt(v / correction ** 2) + adam_epsilon(eps, 0.999, t) == \
+        pytest.approx((np.sqrt(v) + eps) / correction, rel=1e-12)
 
 
 def test_adam_update_is_about_lr_and_steep_near_epsilon():

@@ -1,16 +1,11 @@
 """The three versions of every model, compared: the same weights, inputs and steps.
 
-    from gan_edu.parity import chapter_table
-    table = chapter_table(3)
-    print(table)      # the table of chapter 3's "How the three versions differ"
-    table.check()     # every difference within the bar (1e-4), or AssertionError
+    print(chapter_table(3))   # chapter 3's table; .check() asserts its bar (1e-4)
 
-One adapter per framework (gan_edu.parity.torch, .tensorflow, .mxnet) has the same
-functions in that framework's idiom: weights in and out as numpy arrays in PyTorch's
-layout and order, tensors, forward passes, optimisers and their state, dropout off.
-`chapters` says what each chapter builds and trains, `rules` where the frameworks'
-algorithms truly differ, `table` compares. An adapter imports its framework: this
-package imports where a framework is missing.
+One adapter per framework (`torch`, `tensorflow`, `mxnet`) has the same functions in that
+framework's idiom; `chapters` says what each chapter builds and trains, `rules` where the
+frameworks' algorithms truly differ, `table` compares. An adapter imports its framework:
+this package imports where a framework is missing.
 """
 
 import importlib

@@ -1,13 +1,10 @@
 """What each chapter's comparison runs: its saved networks, their inputs, its training steps.
 
-The one place that knows the chapters. Every network comes from the library's builders
-(ready to train: initialised, and hybridized in MXNet, as the chapter trains it) and
-every step is the library's own update step with the chapter's optimiser settings.
+Every network comes from the library's builders, ready to train as the chapter trains
+it, and every step is the library's own, with the chapter's optimiser settings.
 `settings` holds the values of the chapter's hyper-parameter cell that the comparison
-uses, under the chapter's names; a test checks them against the cell.
-
-Inputs and data are numpy arrays in PyTorch's layout (images NCHW). A network dict may
-hold a part of another network (InfoGAN's Q head, which D's optimiser trains).
+uses, under the chapter's names (a test checks them against the cell). Inputs and data
+are numpy arrays in PyTorch's layout (images NCHW).
 """
 
 from collections import namedtuple
@@ -20,9 +17,10 @@ import numpy as np
 # and what the later steps of the iteration take (CycleGAN's translations).
 Step = namedtuple("Step", "name args outputs")
 
-# `build(a)` returns the chapter's networks by name, from the library of the adapter `a`;
-# `inputs` maps each to `draw(rng, batch)`; `init` names the initial distribution:
-# 'glorot uniform' or 'normal 0.02' (biases and beta 0, gamma 1).
+# `build(a)` returns the chapter's networks by name, from the library of the adapter `a`
+# (a network may be a part of another: InfoGAN's Q head, which D's optimiser trains);
+# `inputs` maps each to the `draw(rng, batch)` of each of its inputs; `init` names the
+# initial distribution, 'glorot uniform' or 'normal 0.02' (biases and beta 0, gamma 1).
 Chapter = namedtuple("Chapter", "title settings build inputs trainings init")
 
 
@@ -46,15 +44,18 @@ def call(step, ge, values):
 
 
 def normal(*shape):
-    return lambda rng, batch: [rng.normal(size=(batch, *shape)).astype(np.float32)]
+    return lambda rng, batch: rng.normal(size=(batch, *shape)).astype(np.float32)
 
 
 def uniform(*shape, low=-1.0):
-    return lambda rng, batch: [rng.uniform(low, 1, size=(batch, *shape)).astype(np.float32)]
+    return lambda rng, batch: rng.uniform(low, 1, size=(batch, *shape)).astype(np.float32)
 
 
 def one_hot(labels, classes=10):
     return np.eye(classes, dtype=np.float32)[labels]
+
+
+LABELS = lambda rng, batch: one_hot(rng.integers(0, 10, size=batch))  # noqa: E731
 
 
 def adam(settings):
@@ -68,7 +69,7 @@ PIXELS = uniform(784, low=0.0)   # in [0, 1], as chapter 2's generator makes the
 def gan_training(name, D, G, lrs, real, latent, adam, update_G="update_G"):
     """Chapters 1-3: `update_D`, then the G step on the same noise of `latent` dimensions."""
     def data(rng, batch):
-        return {"X": real(rng, batch)[0], "Z": normal(latent)(rng, batch)[0]}
+        return {"X": real(rng, batch), "Z": normal(latent)(rng, batch)}
     return Training(name, {"D": ((D,), lrs[0]), "G": ((G,), lrs[1])}, data,
                     (Step("update_D", ("X", "Z", D, G, "loss", "D"), ("loss_D",)),
                      Step(update_G, ("Z", D, G, "loss", "G"), ("loss_G",))), adam)
@@ -81,13 +82,13 @@ S1 = dict(latent_dim=2, lr_D=0.02, lr_G=0.01, betas=(0.5, 0.999), eps=1e-8)
 
 def _toy_gaussian(rng, batch):
     A, b = np.array([[1, 2], [-0.1, 0.5]]), np.array([1, 2])
-    return [(rng.normal(size=(batch, 2)) @ A + b).astype(np.float32)]
+    return (rng.normal(size=(batch, 2)) @ A + b).astype(np.float32)
 
 
 CHAPTER_1 = Chapter(
     "A first GAN", S1,
     lambda a: dict(zip(("toy_nets G", "toy_nets D"), a.library.toy_nets(S1["latent_dim"]))),
-    {"toy_nets G": normal(S1["latent_dim"]), "toy_nets D": _toy_gaussian},
+    {"toy_nets G": [normal(S1["latent_dim"])], "toy_nets D": [_toy_gaussian]},
     (gan_training("toy GAN", "toy_nets D", "toy_nets G", (S1["lr_D"], S1["lr_G"]),
                   _toy_gaussian, S1["latent_dim"], adam(S1)),),
     "glorot uniform")
@@ -111,20 +112,20 @@ def _chapter2(a):
 
 
 def _gaussian_1d(rng, batch):
-    return [rng.normal(S2["mu"], S2["sigma"], (batch, 1)).astype(np.float32)]
+    return rng.normal(S2["mu"], S2["sigma"], (batch, 1)).astype(np.float32)
 
 
 def _ring(rng, batch):
     angle = 2 * np.pi * rng.integers(0, 8, size=batch) / 8
     points = S2["ring_radius"] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
-    return [(points + rng.normal(0, S2["ring_std"], size=(batch, 2))).astype(np.float32)]
+    return (points + rng.normal(0, S2["ring_std"], size=(batch, 2))).astype(np.float32)
 
 
 CHAPTER_2 = Chapter(
     "GAN theory you can run", S2, _chapter2,
-    {"toy_mlp D 1-D": normal(1), "toy_mlp G 1-D": normal(1), "toy_mlp D ring": normal(2),
-     "toy_mlp G ring": normal(S2["latent_ring"]), "mlp_G": normal(S2["latent_dim"]),
-     "maxout_D": PIXELS},
+    {"toy_mlp D 1-D": [normal(1)], "toy_mlp G 1-D": [normal(1)], "toy_mlp D ring": [normal(2)],
+     "toy_mlp G ring": [normal(S2["latent_ring"])], "mlp_G": [normal(S2["latent_dim"])],
+     "maxout_D": [PIXELS]},
     (gan_training("1-D GAN", "toy_mlp D 1-D", "toy_mlp G 1-D", S2["lr_1d"], _gaussian_1d, 1,
                   adam(S2)),
      gan_training("1-D GAN, saturating G loss", "toy_mlp D 1-D", "toy_mlp G 1-D",
@@ -143,7 +144,7 @@ S3 = dict(latent_dim=100, lr_D=2e-4, lr_G=1e-3, betas=(0.5, 0.999), eps=1e-8)
 CHAPTER_3 = Chapter(
     "DCGAN", S3,
     lambda a: {"dcgan_G": a.library.dcgan_G(S3["latent_dim"]), "dcgan_D": a.library.dcgan_D()},
-    {"dcgan_G": normal(S3["latent_dim"]), "dcgan_D": IMAGE},
+    {"dcgan_G": [normal(S3["latent_dim"])], "dcgan_D": [IMAGE]},
     (gan_training("DCGAN", "dcgan_D", "dcgan_G", (S3["lr_D"], S3["lr_G"]), IMAGE,
                   S3["latent_dim"], adam(S3)),),
     "normal 0.02")
@@ -154,22 +155,17 @@ CHAPTER_3 = Chapter(
 S4 = dict(latent_dim=100, num_classes=10, nf=32, lr=5e-4, betas=(0.5, 0.999), eps=1e-8)
 
 
-def _labelled(inputs):
-    """`inputs` followed by one-hot labels."""
-    return lambda rng, batch: inputs(rng, batch) + [one_hot(rng.integers(0, 10, size=batch))]
-
-
 def _cgan_data(rng, batch):
     labels = rng.integers(0, 10, size=batch)
-    return {"X": IMAGE(rng, batch)[0], "Y": one_hot(labels),
-            "Z": normal(S4["latent_dim"])(rng, batch)[0], "Y_wrong": one_hot((labels + 3) % 10)}
+    return {"X": IMAGE(rng, batch), "Y": one_hot(labels),
+            "Z": normal(S4["latent_dim"])(rng, batch), "Y_wrong": one_hot((labels + 3) % 10)}
 
 
 CHAPTER_4 = Chapter(
     "Conditional GAN", S4,
     lambda a: {"cgan_G": a.library.cgan_G(S4["latent_dim"], S4["num_classes"], S4["nf"]),
                "cgan_D": a.library.cgan_D(S4["num_classes"], S4["nf"])},
-    {"cgan_G": _labelled(normal(S4["latent_dim"])), "cgan_D": _labelled(IMAGE)},
+    {"cgan_G": [normal(S4["latent_dim"]), LABELS], "cgan_D": [IMAGE, LABELS]},
     (Training("conditional GAN", {"D": (("cgan_D",), S4["lr"]), "G": (("cgan_G",), S4["lr"])},
               _cgan_data,
               (Step("update_D_cond", ("X", "Y", "Z", "Y_wrong", "cgan_D", "cgan_G", "loss", "D"),
@@ -205,7 +201,7 @@ def _info_codes(rng, batch):
 
 def _info_data(rng, batch):
     Z, c_cat, c_cont = _info_codes(rng, batch)
-    return {"X": IMAGE(rng, batch)[0], "Z": Z, "c_cat": c_cat, "c_cont": c_cont,
+    return {"X": IMAGE(rng, batch), "Z": Z, "c_cat": c_cat, "c_cont": c_cont,
             **{name: np.float32(S5[name]) for name in ("lambda_cat", "lambda_cont")}}
 
 
@@ -214,8 +210,8 @@ LAMBDAS = ("lambda_cat", "lambda_cont")
 
 CHAPTER_5 = Chapter(
     "InfoGAN", S5, _chapter5,
-    {"info_G": lambda rng, batch: [_info_codes(rng, batch)[0]], "info_D": IMAGE,
-     "info_Q": IMAGE, "info_Q_head": normal(S5["fc"])},
+    {"info_G": [lambda rng, batch: _info_codes(rng, batch)[0]], "info_D": [IMAGE],
+     "info_Q": [IMAGE], "info_Q_head": [normal(S5["fc"])]},
     (Training("InfoGAN", {"D": (("info_D", "info_Q_head"), S5["lr_D"]),
                           "G": (("info_G",), S5["lr_G"])}, _info_data,
               (Step("update_info_D", ("X", "Z", *INFO, "D", *LAMBDAS), ("loss_D",)),
@@ -248,12 +244,12 @@ def _chapter6(a):
 
 def _translation_data(*settings):
     """A batch of each domain (images in [-1, 1]) and the step's settings."""
-    return lambda rng, batch: {"X_A": IMAGE(rng, batch)[0], "X_B": IMAGE(rng, batch)[0],
+    return lambda rng, batch: {"X_A": IMAGE(rng, batch), "X_B": IMAGE(rng, batch),
                                **{name: np.float64(S6[name]) for name in settings}}
 
 
 CHAPTER_6 = Chapter(
-    "CycleGAN and DualGAN", S6, _chapter6, dict.fromkeys(CYCLE_NETS + DUAL_NETS, IMAGE),
+    "CycleGAN and DualGAN", S6, _chapter6, dict.fromkeys(CYCLE_NETS + DUAL_NETS, [IMAGE]),
     (Training("CycleGAN", {"G": (CYCLE_NETS[:2], S6["lr_cycle"]),
                            "D": (CYCLE_NETS[2:], S6["lr_cycle"])},
               _translation_data("lambda_cycle", "lambda_identity"),

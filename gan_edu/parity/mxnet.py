@@ -46,8 +46,7 @@ def native(array):
     return array   # images NCHW
 
 
-def from_native(array):
-    return array
+from_native = native
 
 
 def tensor(array, dtype="float32"):
@@ -59,10 +58,6 @@ def tensor(array, dtype="float32"):
 
 def numpy(value):
     return value.asnumpy()
-
-
-def scalar(value):
-    return float(value.asscalar())
 
 
 def forward(net, inputs, training):
@@ -86,22 +81,16 @@ def optimiser(nets, lr, adam=None, rmsprop=None):
         return gluon.Trainer(params, "adam", dict(learning_rate=lr, beta1=beta_1, beta2=beta_2,
                                                   epsilon=eps))
     if rmsprop is not None:
-        return gluon.Trainer(params, _rmsprop_in_the_weights_type()(
+        return gluon.Trainer(params, RMSPropInTheWeightsType(
             learning_rate=lr, gamma1=rmsprop["rho"], epsilon=rmsprop["eps"], centered=False))
     return gluon.Trainer(params, "sgd", dict(learning_rate=lr))
 
 
-@functools.cache
-def _rmsprop_in_the_weights_type():
+class RMSPropInTheWeightsType(mx.optimizer.RMSProp):
     """MXNet 1.9's RMSProp makes its state float32 whatever the weights' type."""
-    class RMSPropInTheWeightsType(mx.optimizer.RMSProp):
-        def create_state(self, index, weight):
-            return (nd.zeros(weight.shape, weight.context, dtype=weight.dtype),)
-    return RMSPropInTheWeightsType
 
-
-def before_step(trainer, adam, step):
-    """MXNet's Adam epsilon is the comparison's convention."""
+    def create_state(self, index, weight):
+        return (nd.zeros(weight.shape, weight.context, dtype=weight.dtype),)
 
 
 def build_in(dtype, build):
@@ -117,13 +106,10 @@ class _ZerosIn:
     """Gluon's F (ndarray or symbol) making its zeros in `dtype`, not float32."""
 
     def __init__(self, F, dtype):
-        self._F, self._dtype = F, dtype
+        self._F, self.zeros = F, functools.partial(F.zeros, dtype=dtype)
 
     def __getattr__(self, name):
         return getattr(self._F, name)
-
-    def zeros(self, *args, **kwargs):
-        return self._F.zeros(*args, dtype=self._dtype, **kwargs)
 
 
 def _zeros_in(block, dtype):

@@ -1,9 +1,8 @@
 """Where the frameworks' algorithms truly differ, as exact rules in numpy (float64).
 
-Each adapter (gan_edu.parity.torch, .tensorflow, .mxnet) states which rule its framework
-follows (RMSPROP_EPS_IN_ROOT, UNBIASED_RUNNING_VARIANCE, STATISTICS_IN_BACKWARD); the
-comparison holds every framework to its own rule, so that a real difference is allowed
-for exactly and nothing more.
+Each adapter states which rule its framework follows (RMSPROP_EPS_IN_ROOT,
+UNBIASED_RUNNING_VARIANCE, STATISTICS_IN_BACKWARD), and the comparison holds each
+framework to its own: a real difference is allowed for exactly, and nothing more.
 """
 
 import itertools
@@ -14,11 +13,8 @@ import numpy as np
 
 
 def max_relative_error(a, b):
-    """max |a - b| / max |b|: the error relative to the size of the values compared.
-
-    Scaled by the largest value rather than element by element, so that an output
-    near zero does not turn rounding into a large relative error.
-    """
+    """max |a - b| / max |b|: relative to the largest value, not element by element, so
+    that a value near zero does not turn rounding into a large relative error."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return float(np.abs(a - b).max() / max(np.abs(b).max(), np.finfo(np.float32).tiny))
 
@@ -42,13 +38,10 @@ def adam_epsilon(eps, beta_2, step):
 
 def adam_update(first, second, lr, adam, step):
     """The change that Adam's step number `step` made to weights whose moments are now
-    `first` and `second`, in Keras' and MXNet's form (PyTorch's with `adam_epsilon`):
-    lr sqrt(1 - beta_2^t) / (1 - beta_1^t) m / (sqrt(v) + eps).
-
-    After one step m = (1 - beta_1) g and v = (1 - beta_2) g^2, and the change is
-    -lr g / (|g| + eps / sqrt(1 - beta_2)): about lr whatever the gradient's size, and
-    steep in g where |g| is near 3e-7.
-    """
+    `first` and `second`, in Keras' and MXNet's form (PyTorch's with `adam_epsilon`).
+    After one step (m = (1 - beta_1) g, v = (1 - beta_2) g^2) it is -lr g / (|g| + eps /
+    sqrt(1 - beta_2)): about lr whatever the gradient, and steep where |g| is near 3e-7.
+    MXNet computes 1 - beta_2 in float32: its v lies 1.3e-5 below the others'."""
     (beta_1, beta_2), eps = adam["betas"], adam["eps"]
     m, v = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
     return -lr * math.sqrt(1 - beta_2 ** step) / (1 - beta_1 ** step) * m / (np.sqrt(v) + eps)
@@ -56,14 +49,10 @@ def adam_update(first, second, lr, adam, step):
 
 def rmsprop_update(gradient, second, lr, rmsprop, eps_in_root):
     """The change that an RMSProp step (no momentum) made to weights whose gradient was
-    `gradient` and whose average of squared gradients is now `second`.
-
-    v = rho v + (1 - rho) g^2 in all three frameworks, but PyTorch divides by
-    sqrt(v) + eps, Keras and MXNet by sqrt(v + eps) (`eps_in_root`): no epsilon makes one
-    the other, since the gap depends on v. After one step v = (1 - rho) g^2, so PyTorch
-    moves about lr / sqrt(1 - rho) whatever the gradient's size, Keras and MXNet less
-    where |g| is below sqrt(eps / (1 - rho)), 3e-4 for eps = 1e-8 and rho = 0.9.
-    """
+    `gradient` and whose average of squared gradients is now `second`. PyTorch divides by
+    sqrt(v) + eps, Keras and MXNet by sqrt(v + eps) (`eps_in_root`): no eps turns one into
+    the other. After one step (v = (1 - rho) g^2) PyTorch moves about lr / sqrt(1 - rho)
+    whatever the gradient, Keras and MXNet less where |g| < sqrt(eps / (1 - rho)), 3e-4."""
     g, v = np.asarray(gradient, dtype=np.float64), np.asarray(second, dtype=np.float64)
     eps = rmsprop["eps"]
     return -lr * g / (np.sqrt(v + eps) if eps_in_root else np.sqrt(v) + eps)
@@ -81,16 +70,12 @@ class BatchStatistics:
 
 
 def possible_running_statistics(mean, var, calls, unbiased, in_backward, momentum=0.1):
-    """Every (mean, var) that batch norm's running averages may hold after `calls`.
-
-    Every framework moves the averages a fraction `momentum` (PyTorch's convention;
-    Keras and Gluon write 1 - momentum) towards each batch's statistics, but PyTorch
-    folds in the *unbiased* variance, var n / (n - 1) (`unbiased`), and MXNet (Gluon)
-    updates them in the backward pass (`in_backward`): only calls that a gradient
-    reached count, in an order that its engine chooses (chapter 6's generators, called
-    three times in a step), so every order of them is a candidate. The others fold in
-    every call in forward order: one candidate.
-    """
+    """Every (mean, var) that batch norm's running averages may hold after `calls`, each
+    moving them a fraction `momentum` (Keras and Gluon write 1 - momentum) towards the
+    batch's statistics. PyTorch folds in the unbiased variance, var n / (n - 1)
+    (`unbiased`); MXNet updates them in the backward pass (`in_backward`): only calls that
+    a gradient reached count, in an order its engine chooses (chapter 6's generators run
+    three times in a step), so every order is a candidate; the others, one in call order."""
     orders = [calls]
     if in_backward:
         reached = sorted((c for c in calls if c.backward is not None), key=lambda c: c.backward)

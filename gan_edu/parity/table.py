@@ -1,39 +1,21 @@
 """A chapter's parity table: its networks and training steps, compared across frameworks.
 
-Every framework builds the chapter's networks (gan_edu.parity.chapters) and gets the
-same random reference weights. For each pair of frameworks the table shows the largest
-relative difference (`rules.max_relative_error`) of
+Every framework builds the chapter's networks (`chapters`) with the same random weights.
+For each pair of frameworks the table shows the largest relative difference of the
+forward outputs (float32, as the chapters run; training mode with dropout off, and
+inference mode) and of two iterations of the chapter's training steps (float64): losses,
+gradients and second moments from the optimiser's state, weights after each step. For
+each framework it shows how far batch norm's running statistics lie from its own rule.
 
-- the forward outputs for the same inputs, in float32 as the chapters run them, in
-  training mode (batch statistics; dropout off) and in inference mode;
-- two iterations of the chapter's own training steps with its optimiser settings, on
-  the same data, in float64: the losses, the gradients and second moments as the
-  optimiser's state holds them (Adam's m = (1 - beta_1) g and v = (1 - beta_2) g^2
-  after one step; RMSProp's last gradient and average of squared gradients), and the
-  weights after each step;
-
-and, for each framework, how far batch norm's running statistics after a step lie from
-that framework's own rule (`rules.possible_running_statistics`).
-
-The steps run in float64 because of kinks: where a ReLU's, leaky ReLU's or maxout's
-derivative jumps, rounding decides the branch of an input that close to it, and a flip
-changes a gradient by one example's share. Rounding depends on the order of sums, and
-so on the thread count: in float32 it reaches inputs within about 1e-6 of their layer's
-largest input, in float64 within 1e-15, while the inputs of the steps' kinks lie at
-least 7e-9 from theirs.
-
-The steps run in lockstep: each framework keeps its networks and optimisers from step
-to step, as the chapter's loop does (so Adam's state and compiled graphs are compared
-too), but each step starts all of them from the same weights, PyTorch's after the step
-before: no comparison inherits the differences of the one before.
-
-Adam's first update is about lr whatever the gradient's size, and steep where |g| is
-near eps' (3e-7); RMSProp's likewise. So the weights after a step are compared beyond
-what each framework's own rule makes of its own state, element by element
-(`rules.adam_update`, `rules.rmsprop_update`, which also holds where each framework puts
-RMSProp's eps), and the state itself relative to the network's largest. PyTorch's Adam
-gets the eps convention of Keras and MXNet (`rules.adam_epsilon`). MXNet computes
-1 - beta_2 in float32: its second moments lie 1.3e-5 below the others'.
+The steps run in float64 since rounding, which depends on the order of sums and so on the
+thread count, decides the branch of an input near a kink (ReLU, maxout), and a flip moves
+a gradient by one example's share: float32 rounding reaches inputs within 1e-6 of their
+layer's largest, float64 within 1e-15, far closer than the steps' inputs come. They run
+in lockstep: each framework keeps its networks and optimisers from step to step, as the
+chapter's loop does, but every step starts from the same weights (PyTorch's after the
+step before). Adam's and RMSProp's first updates are about lr whatever the gradient, and
+steep where |g| is near eps: the weights after a step are compared beyond what each
+framework's rule makes of its own optimiser state (`rules`).
 """
 
 import contextlib
@@ -67,8 +49,7 @@ def quiet():
     """TensorFlow's logger quiet: the library's steps are traced anew for every network
     compared, which TensorFlow would report as frequent retracing."""
     logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    level, _ = logger.level, logger.setLevel(logging.ERROR)
     try:
         yield
     finally:
@@ -94,7 +75,7 @@ def _draw(rng, shape, kind):
     return rng.normal(0, 0.2, shape)   # biases, beta, running means
 
 
-def _arrays(a, nets):
+def entries(a, nets):
     """{network: [(array, object, kind), ...]} in `get_weights`' order."""
     return {name: list(zip(a.get_weights(net), a.objects(net), a.kinds(net)))
             for name, net in nets.items()}
@@ -106,7 +87,7 @@ def reference_weights(chapter, framework="pytorch", seed=0):
     D and Q get the same body)."""
     rng, a, drawn = np.random.default_rng(seed), adapter(framework), {}
     weights = {}
-    for name, arrays in _arrays(a, chapter.build(a)).items():
+    for name, arrays in entries(a, chapter.build(a)).items():
         for array, obj, kind in arrays:
             if id(obj) not in drawn:
                 drawn[id(obj)] = _draw(rng, array.shape, kind).astype(np.float32)
@@ -124,17 +105,14 @@ NetParity = namedtuple("NetParity", "shapes counts forward")
 def compare_nets(chapter, frameworks, weights):
     """{network: NetParity} for `weights`, one build per framework, dropout off."""
     rng = np.random.default_rng(1)
-    inputs = {name: draw(rng, BATCH) for name, draw in chapter.inputs.items()}
+    inputs = {name: [draw(rng, BATCH) for draw in draws] for name, draws in chapter.inputs.items()}
     shapes, counts, outputs = {}, {}, {}
     for fw in frameworks:
         a = adapter(fw)
         nets = {name: a.without_dropout(net) for name, net in chapter.build(a).items()}
-        arrays = _arrays(a, nets)
+        arrays = entries(a, nets)
         shapes[fw] = {n: [w.shape for w, _, _ in arrays[n]] for n in nets}
         counts[fw] = {n: sum(w.size for w, _, kind in arrays[n] if kind in TRAINED) for n in nets}
-        if shapes[fw] != shapes[frameworks[0]]:
-            raise ValueError(f"{chapter.title}: {NAMES[fw]}'s networks have other layers "
-                             f"than {NAMES[frameworks[0]]}'s: {shapes[fw]}")
         put_weights(a, nets, weights)
         outputs[fw] = {mode: {n: a.forward(net, inputs[n], mode == "training")
                               for n, net in nets.items()}
@@ -150,16 +128,14 @@ def compare_nets(chapter, frameworks, weights):
 
 # ---- training steps ------------------------------------------------------------------------------
 
-# What one framework's step left: its losses, every network's weights, the optimiser state
-# of the networks it trained as {network: (first, second, lr, step number)}; the adapter,
-# the networks and the kinds of their weights; (PyTorch) the step's Record.
+# What one framework's step left: losses, every network's weights, the optimiser state of
+# those it trained {network: (first, second, lr, step)}, and (PyTorch) batch norms' calls.
 Run = namedtuple("Run", "a losses weights state nets kinds record")
 
 
 class Session:
     """One framework's networks and optimisers for a training, in float64, kept from step
-    to step as the chapter's loop keeps them. `drift` replaces some of the training's
-    optimiser settings (Adam's or RMSProp's): a drift that the comparison must catch."""
+    to step; `drift` replaces some optimiser settings: a drift the comparison must catch."""
 
     def __init__(self, chapter, training, framework, drift=None):
         self.a, self.training = adapter(framework), training
@@ -182,7 +158,6 @@ class Session:
                                    for n, arrays in weights.items()})
         for role in roles:
             self.taken[role] += 1
-            a.before_step(self.trainers[role], self.adam, self.taken[role])
         values = {**{k: a.tensor(v, STEP_DTYPE) for k, v in data.items()}, **self.passed,
                   **self.nets, **self.trainers, "loss": self.loss}
         with quiet(), a.recording(self.nets) if record else contextlib.nullcontext() as seen:
@@ -194,7 +169,7 @@ class Session:
             for n in names:
                 state[n] = (*a.optimiser_state(self.trainers[role], self.nets[n]), lr,
                             self.taken[role])
-        return Run(a, {k: a.scalar(v) for k, v in out.items() if k.startswith("loss")},
+        return Run(a, {k: a.numpy(v).item() for k, v in out.items() if k.startswith("loss")},
                    {n: a.get_weights(net) for n, net in self.nets.items()}, state, self.nets,
                    self.kinds, seen)
 
@@ -244,14 +219,6 @@ def _state_error(run_a, run_b, which):
     return worst
 
 
-def _differences(run_a, run_b, training):
-    return {"losses": max(max_relative_error(run_a.losses[k], run_b.losses[k])
-                          for k in run_b.losses),
-            "gradients": _state_error(run_a, run_b, 0),
-            "second moments": _state_error(run_a, run_b, 1),
-            "weights after": _weights_error(run_a, run_b, training)}
-
-
 def predicted_statistics(pytorch_run, weights, framework):
     """{(network, index of the running mean, of the variance): [(mean, var), ...]}: what
     `framework`'s rule allows after the step, from `weights` before it and the batch
@@ -267,7 +234,7 @@ def predicted_statistics(pytorch_run, weights, framework):
 def _statistics(runs, weights):
     """({framework: error against its own rule}, {pair: gap between the two}) of batch
     norm's running statistics after a step; empty without batch norm or PyTorch."""
-    if "pytorch" not in runs or not runs["pytorch"].record.norms:
+    if "pytorch" not in runs or not runs["pytorch"].record:
         return {}, {}
     predicted = {fw: predicted_statistics(runs["pytorch"], weights, fw) for fw in runs}
     own = {fw: max(min(max(max_relative_error(run.weights[n][i], mean),
@@ -282,22 +249,24 @@ def _statistics(runs, weights):
     return own, gaps
 
 
-# One step compared: `errors` maps 'losses', 'gradients', 'second moments' (None with SGD)
-# and 'weights after' to {pair: error}; `statistics` maps a framework to its running
-# statistics' error against its own rule, `statistics_gaps` a pair to how far theirs lie
-# apart; `iteration` counts from 1.
+# One step compared: `errors` maps 'losses', 'gradients', 'second moments' (None with SGD),
+# 'weights after' to {pair: error}; `statistics` a framework to its running statistics'
+# error against its own rule, `statistics_gaps` a pair to how far theirs lie apart.
 StepParity = namedtuple("StepParity", "step iteration errors statistics statistics_gaps")
 
 
 def compare_step(sessions, step, weights, data, iteration=1):
-    """(StepParity, the weights after): `step` run by every framework's Session from the
-    same `weights` on the same `data`; the weights after are the first framework's."""
+    """(StepParity, the first framework's weights after): `step` run by every framework's
+    Session from the same `weights` on the same `data`."""
     runs = {fw: s.run(step, weights, data, record=fw == "pytorch") for fw, s in sessions.items()}
     training = next(iter(sessions.values())).training
-    differences = {pair: _differences(runs[pair[0]], runs[pair[1]], training)
-                   for pair in itertools.combinations(runs, 2)}
-    errors = {what: {pair: d[what] for pair, d in differences.items()}
-              for what in next(iter(differences.values()))}
+    pairs = list(itertools.combinations(runs, 2))
+    errors = {"losses": {(x, y): max(max_relative_error(runs[x].losses[k], runs[y].losses[k])
+                                     for k in runs[y].losses) for x, y in pairs},
+              "gradients": {(x, y): _state_error(runs[x], runs[y], 0) for x, y in pairs},
+              "second moments": {(x, y): _state_error(runs[x], runs[y], 1) for x, y in pairs},
+              "weights after": {(x, y): _weights_error(runs[x], runs[y], training)
+                                for x, y in pairs}}
     parity = StepParity(step, iteration, errors, *_statistics(runs, weights))
     return parity, next(iter(runs.values())).weights
 
@@ -314,55 +283,6 @@ def compare_training(chapter, training, frameworks, weights, drift=None, seed=2)
             parity, weights = compare_step(sessions, step, weights, data, iteration)
             parities.append(parity)
     return parities
-
-
-# ---- initialisation ------------------------------------------------------------------------------
-
-# Kernels in units of the chapter's scale (Glorot's bound sqrt(6 / (fan_in + fan_out)),
-# or 0.02) follow U(-1, 1) or N(0, 1): their std, kurtosis and 8th moment (for the
-# kurtosis' sampling error), and the largest value they can take.
-INITIAL = {"glorot uniform": dict(std=3 ** -0.5, kurtosis=1.8, moment_8=9.0, bound=1.0),
-           "normal 0.02": dict(std=1.0, kurtosis=3.0, moment_8=105.0, bound=np.inf)}
-
-
-def _init_scale(init, shape):
-    if init == "normal 0.02":
-        return 0.02
-    return np.sqrt(6 / ((shape[0] + shape[1]) * int(np.prod(shape[2:]))))
-
-
-def initialisation_problems(number, framework, sigmas=5):
-    """What in chapter `number`'s networks, as `framework`'s builders return them, does
-    not follow the chapter's initial distribution: kernels' mean, std and kurtosis more
-    than `sigmas` standard errors off, values beyond the bound, and biases, beta and
-    running means not 0 or gamma and running variances not 1. Empty if all is well.
-    Every framework draws from its own generator: the moments over all kernels (each
-    array once) must agree, not the values."""
-    chapter, a = CHAPTERS[number], adapter(framework)
-    seen, kernels, problems = set(), [], []
-    for name, arrays in _arrays(a, chapter.build(a)).items():
-        for array, obj, kind in arrays:
-            if id(obj) in seen:
-                continue
-            seen.add(id(obj))
-            if kind == "kernel":
-                kernels.append(array.ravel() / _init_scale(chapter.init, array.shape))
-            elif not np.all(array == (1 if kind in ("gamma", "var") else 0)):
-                problems.append(f"{name}: a {kind} does not start at its initial value")
-    x = np.concatenate(kernels).astype(np.float64)
-    want, n = INITIAL[chapter.init], x.size
-    kurtosis = np.mean((x - x.mean()) ** 4) / x.var() ** 2
-    for what, got, expected, error in (
-            ("mean", x.mean(), 0.0, want["std"] / np.sqrt(n)),
-            ("std", x.std(), want["std"], want["std"] * np.sqrt((want["kurtosis"] - 1) / (4 * n))),
-            ("kurtosis", kurtosis, want["kurtosis"],
-             np.sqrt((want["moment_8"] - want["kurtosis"] ** 2) / n))):
-        if abs(got - expected) > sigmas * error:
-            problems.append(f"kernels' {what} {got:.4g}, the chapter's {expected:.4g} "
-                            f"(standard error {error:.2g}, {n} values)")
-    if np.abs(x).max() > want["bound"] * (1 + 1e-6):
-        problems.append(f"a kernel value {np.abs(x).max():.4g} beyond the bound")
-    return problems
 
 
 # ---- the table --------------------------------------------------------------------------------

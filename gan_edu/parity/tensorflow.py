@@ -6,8 +6,6 @@ reverse order, give PyTorch's layout for all three. Batch norm's gamma, beta, mo
 mean and variance are PyTorch's four vectors. Images are NHWC here, NCHW outside.
 """
 
-import functools
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -19,8 +17,7 @@ RMSPROP_EPS_IN_ROOT = True         # sqrt(v + eps)
 UNBIASED_RUNNING_VARIANCE = False
 STATISTICS_IN_BACKWARD = False
 
-KINDS = {"kernel": "kernel", "bias": "bias", "gamma": "gamma", "beta": "beta",
-         "moving_mean": "mean", "moving_variance": "var"}
+KINDS = {"moving_mean": "mean", "moving_variance": "var"}   # the others: kernel, bias, ...
 
 
 def _leaf(variable):
@@ -55,7 +52,7 @@ def set_weights(net, arrays):
 
 
 def kinds(net):
-    return [KINDS[_leaf(v)] for v in objects(net)]
+    return [KINDS.get(_leaf(v), _leaf(v)) for v in objects(net)]
 
 
 def native(array):
@@ -77,10 +74,6 @@ def numpy(value):
     return from_native(np.asarray(value))
 
 
-def scalar(value):
-    return float(value)
-
-
 def forward(net, inputs, training):
     tensors = [tensor(x) for x in inputs]   # a model with several inputs takes a list
     return numpy(net(tensors if len(tensors) > 1 else tensors[0], training=training))
@@ -97,18 +90,14 @@ def optimiser(nets, lr, adam=None, rmsprop=None):
         trainer = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2,
                                         epsilon=eps)
     elif rmsprop is not None:
-        trainer = _rmsprop_keeping_gradients()(learning_rate=lr, rho=rmsprop["rho"],
-                                               epsilon=rmsprop["eps"], momentum=0.0)
+        trainer = RMSpropKeepingGradients(learning_rate=lr, rho=rmsprop["rho"],
+                                          epsilon=rmsprop["eps"], momentum=0.0)
     else:
         trainer = keras.optimizers.SGD(learning_rate=lr)
     # The library's steps are tf.functions shared by the whole process: an optimiser
     # that made its slots inside one would work for the first trace only.
     trainer.build(variables)
     return trainer
-
-
-def before_step(trainer, adam, step):
-    """Keras' Adam epsilon is the comparison's convention."""
 
 
 def without_dropout(net):
@@ -135,19 +124,17 @@ def build_in(dtype, build):
 
 # ---- Keras' private optimiser state (Keras 3): the one place that reads it ------------------
 
-@functools.cache
-def _rmsprop_keeping_gradients():
+class RMSpropKeepingGradients(keras.optimizers.RMSprop):
     """Keras' RMSprop that also keeps each variable's last gradient, to be compared
     (without momentum its state holds only the squared gradients' average)."""
-    class RMSpropKeepingGradients(keras.optimizers.RMSprop):
-        def build(self, variables):
-            super().build(variables)
-            self.gradients = self.add_optimizer_variables(variables, "gradient")
 
-        def update_step(self, gradient, variable, learning_rate):
-            self.gradients[self._get_variable_index(variable)].assign(gradient)
-            super().update_step(gradient, variable, learning_rate)
-    return RMSpropKeepingGradients
+    def build(self, variables):
+        super().build(variables)
+        self.gradients = self.add_optimizer_variables(variables, "gradient")
+
+    def update_step(self, gradient, variable, learning_rate):
+        self.gradients[self._get_variable_index(variable)].assign(gradient)
+        super().update_step(gradient, variable, learning_rate)
 
 
 def optimiser_state(trainer, net):

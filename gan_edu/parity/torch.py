@@ -1,8 +1,7 @@
 """The parity comparison's view of PyTorch (the same names in .tensorflow and .mxnet).
 
-Weights travel as numpy arrays in PyTorch's layout and order (parameters and batch
-norm's running statistics, layer by layer), so this adapter reads and writes them as
-they are. PyTorch is also the reference: `recording` watches batch norm in its steps.
+Weights travel in PyTorch's layout and order (parameters and batch norm's running
+statistics, layer by layer). PyTorch is the reference: `recording` watches its steps.
 """
 
 import contextlib
@@ -61,12 +60,11 @@ def kinds(net):
 
 
 def native(array):
-    """A numpy array in PyTorch's layout (images NCHW) in this framework's: the same."""
+    """A numpy array in PyTorch's layout (images NCHW) in this framework's (the same)."""
     return array
 
 
-def from_native(array):
-    return array
+from_native = native
 
 
 def tensor(array, dtype="float32"):
@@ -83,10 +81,6 @@ def numpy(value):
     return value.detach().cpu().numpy()
 
 
-def scalar(value):
-    return float(value)
-
-
 def forward(net, inputs, training):
     """`net` on numpy `inputs`, in training mode (batch statistics) or inference mode."""
     net.train(training)
@@ -95,10 +89,20 @@ def forward(net, inputs, training):
 
 
 def bce_loss(dtype):
-    """The chapters' loss, with the labels (which the steps make in float32) in the
-    logits' type."""
+    """The chapters' loss, with the labels (the steps make them float32) in the logits' type."""
     return lambda logits, labels: nn.functional.binary_cross_entropy_with_logits(
         logits, labels.to(logits.dtype))
+
+
+class AdamAddingEpsLikeKeras(torch.optim.Adam):
+    """Adam with its eps where Keras and MXNet add theirs (`rules.adam_epsilon`)."""
+    steps = 0
+
+    def step(self, closure=None):
+        self.steps += 1
+        for group in self.param_groups:
+            group["eps"] = adam_epsilon(self.defaults["eps"], group["betas"][1], self.steps)
+        return super().step(closure)
 
 
 def optimiser(nets, lr, adam=None, rmsprop=None):
@@ -106,17 +110,10 @@ def optimiser(nets, lr, adam=None, rmsprop=None):
     eps)) or plain SGD over the parameters of `nets`."""
     params = [p for net in nets for p in net.parameters()]
     if adam is not None:
-        return torch.optim.Adam(params, lr=lr, betas=adam["betas"], eps=adam["eps"])
+        return AdamAddingEpsLikeKeras(params, lr=lr, betas=adam["betas"], eps=adam["eps"])
     if rmsprop is not None:
         return torch.optim.RMSprop(params, lr=lr, alpha=rmsprop["rho"], eps=rmsprop["eps"])
     return torch.optim.SGD(params, lr=lr)
-
-
-def before_step(trainer, adam, step):
-    """Give Adam's step number `step` the epsilon convention of Keras and MXNet."""
-    if adam is not None:
-        for group in trainer.param_groups:
-            group["eps"] = adam_epsilon(adam["eps"], adam["betas"][1], step)
 
 
 def optimiser_state(trainer, net):
@@ -151,36 +148,29 @@ def build_in(dtype, build):
 
 # ---- the reference: batch norm's calls in a training step --------------------------------------
 
-class Record:
-    """Each batch norm's training-mode calls in a step, by module (`norms`)."""
+@contextlib.contextmanager
+def recording(nets):
+    """{batch norm: [BatchStatistics of each training-mode call]} of `nets` in the block."""
+    calls, order = defaultdict(list), itertools.count()
 
-    def __init__(self):
-        self.norms, self._backward = defaultdict(list), itertools.count()
-
-    def batch_norm(self, module, inputs, output):
+    def hook(module, inputs, output):
         if not module.training:
             return
         x = inputs[0].detach().double()
         axes = [0, *range(2, x.ndim)]
         call = BatchStatistics(x.mean(axes).numpy(), x.var(axes, unbiased=False).numpy(),
                                x.numel() // x.shape[1])
-        self.norms[module].append(call)
-        if output.requires_grad:   # MXNet counts the calls that the gradient reaches
-            output.register_hook(lambda grad: self._reached(call))
+        calls[module].append(call)
 
-    def _reached(self, call):
-        if call.backward is None:
-            call.backward = next(self._backward)
-
-
-@contextlib.contextmanager
-def recording(nets):
-    """A Record of the batch norms of `nets` inside the block."""
-    record = Record()
+        def reached(grad):   # MXNet counts the calls that the gradient reaches
+            if call.backward is None:
+                call.backward = next(order)
+        if output.requires_grad:
+            output.register_hook(reached)
     norms = {id(m): m for net in nets.values() for m in net.modules() if isinstance(m, NORMS)}
-    handles = [m.register_forward_hook(record.batch_norm) for m in norms.values()]
+    handles = [m.register_forward_hook(hook) for m in norms.values()]
     try:
-        yield record
+        yield calls
     finally:
         for handle in handles:
             handle.remove()
@@ -190,4 +180,4 @@ def statistics_calls(record, net):
     """{(index of a running mean in `get_weights(net)`, of its variance): the calls}."""
     where = {id(t): i for i, t in enumerate(objects(net))}
     return {(where[id(m.running_mean)], where[id(m.running_var)]): calls
-            for m, calls in record.norms.items() if id(m.running_mean) in where}
+            for m, calls in record.items() if id(m.running_mean) in where}
