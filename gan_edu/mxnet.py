@@ -201,9 +201,11 @@ class OneChannelConv2DTranspose(nn.Conv2DTranspose):
 
     def hybrid_forward(self, F, X, weight, bias):
         Y = F.Deconvolution(F.BlockGrad(X), weight, bias, **self._kwargs)
-        zeros = F.zeros((self._in_channels, self.extra) + self._kwargs["kernel"])
-        wide = F.Deconvolution(X, F.concat(F.BlockGrad(weight), zeros, dim=1),
-                               F.concat(F.BlockGrad(bias), F.zeros((self.extra,)), dim=0),
+        weight, bias = F.BlockGrad(weight), F.BlockGrad(bias)
+        zeros = F.zeros_like(F.repeat(weight, repeats=self.extra, axis=1))  # weight's dtype
+        no_bias = F.zeros_like(F.repeat(bias, repeats=self.extra, axis=0))
+        wide = F.Deconvolution(X, F.concat(weight, zeros, dim=1),
+                               F.concat(bias, no_bias, dim=0),
                                **dict(self._kwargs, num_filter=1 + self.extra))
         wide = F.slice_axis(wide, axis=1, begin=0, end=1)
         return Y + (wide - F.BlockGrad(wide))  # Y's value; X's gradient through `wide`

@@ -4,14 +4,13 @@ Gluon holds every weight in PyTorch's layout and order (batch norm: gamma, beta,
 running mean and variance), so this adapter reads and writes them as they are.
 """
 
-import functools
 
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon, nd
 from mxnet.gluon import nn
 
-from gan_edu import mxnet as library
+from gan_edu import mxnet as library  # noqa: F401  (the adapters' common interface)
 from gan_edu.parity.rules import check_shapes
 
 RMSPROP_EPS_IN_ROOT = True         # sqrt(v + eps)
@@ -98,26 +97,7 @@ def build_in(dtype, build):
     nets = build()
     for net in nets.values():
         net.cast(dtype)
-        net.apply(functools.partial(_zeros_in, dtype=dtype))
     return nets
-
-
-class _ZerosIn:
-    """Gluon's F (ndarray or symbol) making its zeros in `dtype`, not float32."""
-
-    def __init__(self, F, dtype):
-        self._F, self.zeros = F, functools.partial(F.zeros, dtype=dtype)
-
-    def __getattr__(self, name):
-        return getattr(self._F, name)
-
-
-def _zeros_in(block, dtype):
-    """A library block's own zeros in `dtype` (OneChannelConv2DTranspose makes float32
-    ones): MXNet does not mix types."""
-    if isinstance(block, nn.HybridBlock) and type(block).__module__ == library.__name__:
-        forward = block.hybrid_forward
-        block.hybrid_forward = lambda F, *args, **kw: forward(_ZerosIn(F, dtype), *args, **kw)
 
 
 # ---- Gluon's private state (MXNet 1.9): the one place that reads it ---------------------------
