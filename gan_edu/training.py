@@ -7,6 +7,16 @@ from the chapters' `#@save training` cells by `make lib` (each block says where)
 # ---- Saved from the chapters by `make lib`: edit the chapters, not below. ----
 
 
+# Defined in chapters/01_first_gan.md
+def training_report(losses, examples, seconds):
+    """Print the mean losses and the examples/sec; return what every train_<model>
+    returns: speed (examples/sec), seconds, and the losses by name."""
+    speed = examples / seconds
+    print(", ".join(f"{name} {value:.3f}" for name, value in losses.items())
+          + f", {speed:.1f} examples/sec, {seconds:.0f} sec")
+    return dict(speed=speed, seconds=seconds, **losses)
+
+
 # Defined in chapters/06_cyclegan_dualgan.md
 class ImageBuffer:
     """CycleGAN's history of generated images (of any framework); random draws from a
