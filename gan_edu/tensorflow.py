@@ -7,8 +7,12 @@ from the chapters' `#@save` cells by `make lib` (each block says where).
 import keras
 import tensorflow as tf
 
-from gan_edu import Accumulator, Timer, seed  # noqa: F401  (the chapters use them as ge.*)
+from gan_edu import Accumulator, Timer, scale, seed  # noqa: F401  (the chapters use ge.*)
 from gan_edu.plot import Animator, show_images  # noqa: F401
+
+# Whether the chapters compile their training steps with XLA: a compile takes seconds and
+# pays for itself over a chapter's thousands of steps, not over the smoke scale's few.
+XLA = scale() != "smoke"
 
 
 def try_gpu(i=0):
@@ -246,7 +250,7 @@ def cgan_D(num_classes=10, nf=32):
 
 
 # Defined in chapters/04_conditional_gan.md
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=XLA)
 def update_D_cond(X, Y, Z, Y_wrong, net_D, net_G, loss, trainer_D):
     """One step of the matching-aware D: (x, y) is real; (G(z, y), y), (x, wrong y) fake."""
     ones = tf.ones((tf.shape(X)[0], 1))
@@ -262,7 +266,7 @@ def update_D_cond(X, Y, Z, Y_wrong, net_D, net_G, loss, trainer_D):
     return loss_D
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=XLA)
 def update_G_cond(Z, Y, net_D, net_G, loss, trainer_G):
     """One generator step: generated pairs labelled 1 (the non-saturating loss)."""
     ones = tf.ones((tf.shape(Z)[0], 1))
@@ -347,7 +351,7 @@ def info_loss(Q_out, c_cat, c_cont, lambda_cat, lambda_cont):
 
 
 # Defined in chapters/05_infogan.md
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=XLA)
 def update_info_D(X, Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_D,
                   lambda_cat, lambda_cont):
     """D's step on its cross-entropy plus L_I: the body and both heads learn."""
@@ -367,7 +371,7 @@ def update_info_D(X, Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_D,
     return loss_D
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=XLA)
 def update_info_G(Z, c_cat, c_cont, net_D, net_Q, net_G, loss, trainer_G,
                   lambda_cat, lambda_cont):
     """G's step on its non-saturating loss plus L_I; returns (loss_G, loss_I)."""
