@@ -13,8 +13,12 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from gan_edu import book
-from gan_edu.site import execute_notebook
+# Before gan_edu is imported: it would give every kernel all the cores, and two kernels
+# at once (-j 2) would then fight over them.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from gan_edu import book  # noqa: E402
+from gan_edu.site import execute_notebook  # noqa: E402
 
 
 def execute(source):
@@ -34,7 +38,6 @@ def main(argv=None):
     if unknown:
         raise SystemExit(f"unknown chapters {unknown}; choose from {sorted(sources)}")
     chosen = [sources[name] for name in args.chapters] or list(sources.values())
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     with ThreadPoolExecutor(args.jobs) as pool:
         for line in pool.map(execute, chosen):
             print(line, flush=True)
