@@ -22,9 +22,13 @@ from gan_edu.site import execute_notebook  # noqa: E402
 
 
 def execute(source):
+    """Execute one chapter; a failure is reported, and the other chapters go on."""
     start = time.perf_counter()
-    execute_notebook(source, source.with_suffix(".ipynb"), timeout=3600)
-    return f"{source.name}: {time.perf_counter() - start:.0f} s"
+    try:
+        execute_notebook(source, source.with_suffix(".ipynb"), timeout=3600)
+    except Exception as error:  # whatever stopped it: the others still run
+        return False, f"{source.name}: FAILED, notebook left as it was\n{error}"
+    return True, f"{source.name}: {time.perf_counter() - start:.0f} s"
 
 
 def main(argv=None):
@@ -39,8 +43,11 @@ def main(argv=None):
         raise SystemExit(f"unknown chapters {unknown}; choose from {sorted(sources)}")
     chosen = [sources[name] for name in args.chapters] or list(sources.values())
     with ThreadPoolExecutor(args.jobs) as pool:
-        for line in pool.map(execute, chosen):
+        outcomes = []
+        for passed, line in pool.map(execute, chosen):
             print(line, flush=True)
+            outcomes.append(passed)
+    return 0 if all(outcomes) else 1
 
 
 if __name__ == "__main__":
