@@ -251,6 +251,15 @@ def dcgan_D():
     return net
 
 
+# Defined in chapters/03_dcgan.md
+def update_ema(net_ema, net, decay):
+    """Each weight and batch-norm statistic of net_ema <- decay * itself + (1 - decay) *
+    net's (chapter 3); decay=0 copies net."""
+    for average, value in zip(net_ema.collect_params().values(),
+                              net.collect_params().values()):
+        average.set_data(decay * average.data() + (1 - decay) * value.data())
+
+
 # Defined in chapters/04_conditional_gan.md
 class CganGenerator(nn.HybridBlock):
     """G(z, y): the one-hot label joined to the noise at the input."""

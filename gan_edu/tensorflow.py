@@ -217,6 +217,14 @@ def dcgan_D():
                                         keras.layers.Dense(1)]))
 
 
+# Defined in chapters/03_dcgan.md
+def update_ema(net_ema, net, decay):
+    """Each weight and batch-norm statistic of net_ema <- decay * itself + (1 - decay) *
+    net's (chapter 3); decay=0 copies net."""
+    for average, value in zip(net_ema.weights, net.weights):
+        average.assign(decay * average + (1 - decay) * value)
+
+
 # Defined in chapters/04_conditional_gan.md
 def cgan_G(latent_dim, num_classes=10, nf=32):
     """G(z, y): the one-hot label joined to the noise at the input; initialised."""

@@ -190,6 +190,18 @@ def dcgan_D():
     return init_dcgan(nn.Sequential(dcgan_D_body(), nn.Linear(256, 1)))
 
 
+# Defined in chapters/03_dcgan.md
+@torch.no_grad()
+def update_ema(net_ema, net, decay):
+    """Each weight and batch-norm statistic of net_ema <- decay * itself + (1 - decay) *
+    net's (chapter 3); decay=0 copies net."""
+    for average, value in zip(net_ema.state_dict().values(), net.state_dict().values()):
+        if average.is_floating_point():
+            average.lerp_(value, 1 - decay)
+        else:  # batch norm's count of batches
+            average.copy_(value)
+
+
 # Defined in chapters/04_conditional_gan.md
 class CganGenerator(nn.Module):
     """G(z, y): the one-hot label joined to the noise at the input."""

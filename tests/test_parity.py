@@ -144,7 +144,7 @@ COUNTS = {   # trained parameters; batch norm's running statistics are not train
         "toy_mlp G ring": 4_482,
         "mlp_G": (100 * 256 + 256 + 2 * 256) + (256 * 512 + 512 + 2 * 512) + (512 * 784 + 784),
         "maxout_D": (784 * 512 + 512) + (128 * 512 + 512) + (128 + 1)},
-    3: {"dcgan_G": 862_401, "dcgan_D": 837_025},
+    3: {"dcgan_G": 862_401, "dcgan_D": 837_025, "dcgan_G average": 862_401},
     # G: dense 110 -> 3136, BN, transposed convs 64 -> 32 (BN) -> 1; D: convs 1 -> 32 (bias)
     # -> 64 (BN), label embedding 10 -> 3136, dense 3136 -> 1 (bias)
     4: {"cgan_G": 110 * 3136 + 2 * 3136 + 64 * 32 * 16 + 2 * 32 + 32 * 16 + 1,
@@ -373,6 +373,28 @@ def test_a_different_batch_norm_epsilon_is_caught(number, monkeypatch):
     nets = compare_nets(CHAPTERS[number], ["pytorch", "tensorflow"], reference(number))
     assert max(e for net in nets.values() for errors in net.forward.values()
                for e in errors.values()) > 10 * BAR
+
+
+@pytest.mark.parametrize("drift", ["decay", "statistics"])
+def test_a_different_average_of_G_is_caught(drift, monkeypatch):
+    """Chapter 3's average of G: another decay, or an average of the trained weights
+    only (as Keras' use_ema keeps), in one framework."""
+    need("pytorch", "tensorflow")
+    tf_library = adapter("tensorflow").library
+
+    def drifted(net_ema, net, decay):
+        if drift == "decay":
+            decay = 0.999
+        for average, value in zip(net_ema.weights, net.weights):
+            if drift == "decay" or average.trainable:
+                average.assign(decay * average + (1 - decay) * value)
+    monkeypatch.setattr(tf_library, "update_ema", drifted)
+    training = CHAPTERS[3].trainings[0]
+    sessions = {fw: Session(CHAPTERS[3], training, fw) for fw in ("pytorch", "tensorflow")}
+    data = training.data(np.random.default_rng(2), BATCH)
+    parity, _ = compare_step(sessions, training.steps[-1], reference(3), data)
+    assert parity.step.name == "update_ema"
+    assert parity.errors["weights after"]["pytorch", "tensorflow"] > 10 * BAR
 
 
 def test_a_static_alloc_mxnet_body_is_caught():

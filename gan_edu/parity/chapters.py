@@ -139,15 +139,27 @@ CHAPTER_2 = Chapter(
 
 # ---- chapter 3: DCGAN -----------------------------------------------------------------------
 
-S3 = dict(latent_dim=100, lr_D=2e-4, lr_G=1e-3, betas=(0.5, 0.999), eps=1e-8)
+S3 = dict(latent_dim=100, lr_D=2e-4, lr_G=1e-3, ema_decay=0.99, betas=(0.5, 0.999), eps=1e-8)
+
+
+def _dcgan_training():
+    """Chapter 3's iteration: D's step, G's step, then the average of G (other weights
+    than G's, so that the average's rule is seen)."""
+    training = gan_training("DCGAN", "dcgan_D", "dcgan_G", (S3["lr_D"], S3["lr_G"]), IMAGE,
+                            S3["latent_dim"], adam(S3))
+    data = training.data
+    training.data = lambda rng, batch: {**data(rng, batch), "ema_decay": S3["ema_decay"]}
+    training.steps += (Step("update_ema", ("dcgan_G average", "dcgan_G", "ema_decay"), ()),)
+    return training
+
 
 CHAPTER_3 = Chapter(
     "DCGAN", S3,
-    lambda a: {"dcgan_G": a.library.dcgan_G(S3["latent_dim"]), "dcgan_D": a.library.dcgan_D()},
-    {"dcgan_G": [normal(S3["latent_dim"])], "dcgan_D": [IMAGE]},
-    (gan_training("DCGAN", "dcgan_D", "dcgan_G", (S3["lr_D"], S3["lr_G"]), IMAGE,
-                  S3["latent_dim"], adam(S3)),),
-    "normal 0.02")
+    lambda a: {"dcgan_G": a.library.dcgan_G(S3["latent_dim"]), "dcgan_D": a.library.dcgan_D(),
+               "dcgan_G average": a.library.dcgan_G(S3["latent_dim"])},
+    {"dcgan_G": [normal(S3["latent_dim"])], "dcgan_D": [IMAGE],
+     "dcgan_G average": [normal(S3["latent_dim"])]},
+    (_dcgan_training(),), "normal 0.02")
 
 
 # ---- chapter 4: conditional GAN ----------------------------------------------------------------

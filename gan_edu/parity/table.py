@@ -189,14 +189,15 @@ def _updates(run, training):
             for i, obj in enumerate(run.a.objects(net)) if id(obj) in by_object}
 
 
-def _weights_error(run_a, run_b, training):
-    """The weights' largest relative difference after a step, beyond |update_a - update_b|
-    element by element. Clipping after the update brings two weights no further apart."""
+def _weights_error(run_a, run_b, training, kinds=TRAINED):
+    """The largest relative difference of the arrays of `kinds` (None: all, running
+    statistics too) after a step, beyond |update_a - update_b| element by element.
+    Clipping after the update brings two weights no further apart."""
     updates_a, updates_b = _updates(run_a, training), _updates(run_b, training)
     worst = 0.0
     for name, arrays in run_b.weights.items():
         for i, (b, kind) in enumerate(zip(arrays, run_b.kinds[name])):
-            if kind in TRAINED:
+            if kinds is None or kind in kinds:
                 gap = np.abs(run_a.weights[name][i] - b)
                 if (name, i) in updates_b:
                     gap -= np.abs(updates_a[name, i] - updates_b[name, i])
@@ -261,11 +262,14 @@ def compare_step(sessions, step, weights, data, iteration=1):
     runs = {fw: s.run(step, weights, data, record=fw == "pytorch") for fw, s in sessions.items()}
     training = next(iter(sessions.values())).training
     pairs = list(itertools.combinations(runs, 2))
-    errors = {"losses": {(x, y): max(max_relative_error(runs[x].losses[k], runs[y].losses[k])
-                                     for k in runs[y].losses) for x, y in pairs},
+    # A step without an optimiser (G's average) follows one rule everywhere: all its
+    # arrays, running statistics too, must agree.
+    kinds = TRAINED if any(name in training.trainers for name in step.args) else None
+    errors = {"losses": {(x, y): max((max_relative_error(runs[x].losses[k], runs[y].losses[k])
+                                      for k in runs[y].losses), default=None) for x, y in pairs},
               "gradients": {(x, y): _state_error(runs[x], runs[y], 0) for x, y in pairs},
               "second moments": {(x, y): _state_error(runs[x], runs[y], 1) for x, y in pairs},
-              "weights after": {(x, y): _weights_error(runs[x], runs[y], training)
+              "weights after": {(x, y): _weights_error(runs[x], runs[y], training, kinds)
                                 for x, y in pairs}}
     parity = StepParity(step, iteration, errors, *_statistics(runs, weights))
     return parity, next(iter(runs.values())).weights
@@ -383,8 +387,9 @@ def _render(table):
                              if s.errors[what][p] is not None), default=None) for p in pairs}
             if any(e is not None for e in worst.values()):
                 yield f"{what:{width + 20}}{cells(worst)}"
-        if steps[0].statistics:
-            rules = "  ".join(f"{SHORT[fw]} {max(s.statistics[fw] for s in steps):.1e}"
+        if steps[0].statistics:   # (a step that runs no network has none)
+            rules = "  ".join(f"{SHORT[fw]} "
+                              f"{max(s.statistics[fw] for s in steps if s.statistics):.1e}"
                               for fw in table.frameworks)
             yield f"running statistics, each framework by its own rule: {rules}"
     yield ""
