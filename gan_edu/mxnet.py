@@ -257,7 +257,9 @@ def update_ema(net_ema, net, decay):
     net's (chapter 3); decay=0 copies net."""
     for average, value in zip(net_ema.collect_params().values(),
                               net.collect_params().values()):
-        average.set_data(decay * average.data() + (1 - decay) * value.data())
+        data = average.data()  # in place: the array that the compiled network reads
+        data *= decay
+        data += (1 - decay) * value.data()
 
 
 # Defined in chapters/04_conditional_gan.md
