@@ -237,7 +237,7 @@ CHAPTER_5 = Chapter(
 # 0) and its history buffer are not compared (the tests check the buffer on its own).
 
 S6 = dict(batch_size=16, channels=16, num_res=2, lr_cycle=1e-3, betas=(0.5, 0.999), eps=1e-8,
-          lambda_cycle=10.0, lambda_identity=5.0, pool_size=50, lr_dual=5e-4, rho=0.9,
+          lambda_cycle=10.0, lambda_identity=5.0, pool_size=50, lr_dual=1e-3, rho=0.9,
           rms_eps=1e-8, clip=0.1, lambda_rec=10.0, dropout=0.2)
 
 # Each model's G_AB, G_BA, D_A, D_B, in the order the library's steps take them.
