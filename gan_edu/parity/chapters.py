@@ -8,7 +8,7 @@ are numpy arrays in PyTorch's layout (images NCHW).
 """
 
 from collections import namedtuple
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -145,12 +145,12 @@ S3 = dict(latent_dim=100, lr_D=2e-4, lr_G=1e-3, ema_decay=0.99, betas=(0.5, 0.99
 def _dcgan_training():
     """Chapter 3's iteration: D's step, G's step, then the average of G (other weights
     than G's, so that the average's rule is seen)."""
-    training = gan_training("DCGAN", "dcgan_D", "dcgan_G", (S3["lr_D"], S3["lr_G"]), IMAGE,
-                            S3["latent_dim"], adam(S3))
-    data = training.data
-    training.data = lambda rng, batch: {**data(rng, batch), "ema_decay": S3["ema_decay"]}
-    training.steps += (Step("update_ema", ("dcgan_G average", "dcgan_G", "ema_decay"), ()),)
-    return training
+    plain = gan_training("DCGAN", "dcgan_D", "dcgan_G", (S3["lr_D"], S3["lr_G"]), IMAGE,
+                         S3["latent_dim"], adam(S3))
+    return replace(
+        plain, data=lambda rng, batch: {**plain.data(rng, batch), "ema_decay": S3["ema_decay"]},
+        steps=plain.steps + (Step("update_ema", ("dcgan_G average", "dcgan_G", "ema_decay"),
+                                  ()),))
 
 
 CHAPTER_3 = Chapter(
